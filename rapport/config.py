@@ -1,0 +1,108 @@
+"""One Settings class for every Rapport process, read from `RAPPORT_*` environment variables.
+
+Settings are built once (by the CLI or an app factory) and passed down; nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SERVICE_TOKEN = "rapport-dev-internal-token"
+
+
+class Service(StrEnum):
+    """The five runnable apps; the value is also the module path segment and database name."""
+
+    customers = "customers"
+    segmentation = "segmentation"
+    recommendation = "recommendation"
+    feedback = "feedback"
+    gateway = "gateway"
+
+    @property
+    def app_factory(self) -> str:
+        """The uvicorn `--factory` target of this service."""
+        package = "gateway" if self is Service.gateway else f"services.{self.value}"
+        return f"{package}.app:create_app"
+
+
+DEFAULT_PORTS: dict[Service, int] = {
+    Service.gateway: 8000,
+    Service.customers: 8001,
+    Service.segmentation: 8002,
+    Service.recommendation: 8003,
+    Service.feedback: 8004,
+}
+
+
+class Settings(BaseSettings):
+    """Configuration of a Rapport process. Every field is `RAPPORT_<FIELD>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RAPPORT_", env_file=None, extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    var_dir: Path = Path("var")
+    data_dir: Path | None = Field(default=None, description="data set cache; default <var_dir>/datasets")
+
+    # `{service}` is replaced by the service name, so one template serves every service; a
+    # per-service URL (RAPPORT_CUSTOMERS_DATABASE_URL, ...) wins over the template.
+    database_url: str = "sqlite:///{var_dir}/{service}.db"
+    customers_database_url: str | None = None
+    segmentation_database_url: str | None = None
+    recommendation_database_url: str | None = None
+    feedback_database_url: str | None = None
+    gateway_database_url: str | None = None
+
+    host: str = "127.0.0.1"
+    gateway_port: int = DEFAULT_PORTS[Service.gateway]
+    customers_port: int = DEFAULT_PORTS[Service.customers]
+    segmentation_port: int = DEFAULT_PORTS[Service.segmentation]
+    recommendation_port: int = DEFAULT_PORTS[Service.recommendation]
+    feedback_port: int = DEFAULT_PORTS[Service.feedback]
+    # Base URLs other services use to reach a service; default: host and port above.
+    customers_url: str | None = None
+    segmentation_url: str | None = None
+    recommendation_url: str | None = None
+    feedback_url: str | None = None
+    gateway_url: str | None = None
+
+    service_token: SecretStr = SecretStr(DEV_SERVICE_TOKEN)
+    max_body_bytes: int = 10 * 1024 * 1024
+    upload_max_bytes: int = 2 * 1024 * 1024 * 1024
+    http_timeout_seconds: float = 5.0
+    http_retries: int = 2
+    log_level: str = "INFO"
+    migrate_on_start: bool = True
+    redis_url: str | None = None
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_in_production(self) -> Settings:
+        if self.env == "production" and self.service_token.get_secret_value() == DEV_SERVICE_TOKEN:
+            raise ValueError("RAPPORT_SERVICE_TOKEN must be set to a secret value in production")
+        return self
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir if self.data_dir is not None else self.var_dir / "datasets"
+
+    def database_url_for(self, service: Service | str) -> str:
+        """The SQLAlchemy URL of `service`'s own database."""
+        name = Service(service).value
+        own: str | None = getattr(self, f"{name}_database_url")
+        template = own or self.database_url
+        return template.format(service=name, var_dir=self.var_dir.as_posix())
+
+    def port_for(self, service: Service | str) -> int:
+        return int(getattr(self, f"{Service(service).value}_port"))
+
+    def url_for(self, service: Service | str) -> str:
+        """Base URL (no trailing slash) at which `service` is reached."""
+        name = Service(service).value
+        own: str | None = getattr(self, f"{name}_url")
+        return (own or f"http://{self.host}:{self.port_for(service)}").rstrip("/")

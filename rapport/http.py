@@ -1,0 +1,143 @@
+"""HTTP clients for service-to-service calls: timeouts, retries on idempotent calls, request-id and
+service-token propagation. Sync and async flavours share one retry policy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from rapport.auth import SERVICE_TOKEN_HEADER
+from rapport.logs import request_id_var
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+log = logging.getLogger("rapport.http")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retry idempotent calls on connection errors and 502/503/504, with exponential backoff."""
+
+    retries: int = 2
+    backoff_seconds: float = 0.05
+
+    def should_retry(self, method: str, attempt: int, *, status: int | None = None, error: bool = False) -> bool:
+        if attempt >= self.retries or method.upper() not in IDEMPOTENT_METHODS:
+            return False
+        return error or status in RETRY_STATUSES
+
+    def delay(self, attempt: int) -> float:
+        return float(self.backoff_seconds * (2**attempt))
+
+
+def _headers(token: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
+    headers = dict(extra or {})
+    if token:
+        headers[SERVICE_TOKEN_HEADER] = token
+    request_id = request_id_var.get()
+    if request_id:
+        headers.setdefault("X-Request-ID", request_id)
+    return headers
+
+
+class ServiceClient:
+    """Blocking client for one service base URL."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 5.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.token = token
+        self.retry = retry or RetryPolicy()
+        self._client = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
+
+    def request(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Send a request; raises httpx.TransportError when the last attempt cannot connect."""
+        attempt = 0
+        while True:
+            try:
+                response = self._client.request(method, path, headers=_headers(self.token, headers), **kwargs)
+            except httpx.TransportError:
+                if not self.retry.should_retry(method, attempt, error=True):
+                    raise
+            else:
+                if not self.retry.should_retry(method, attempt, status=response.status_code):
+                    return response
+                response.close()
+            log.info("retrying %s %s", method, path, extra={"attempt": attempt + 1})
+            time.sleep(self.retry.delay(attempt))
+            attempt += 1
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> ServiceClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+class AsyncServiceClient:
+    """Non-blocking client for one service base URL (use from async handlers)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 5.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.token = token
+        self.retry = retry or RetryPolicy()
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+
+    async def request(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Send a request; raises httpx.TransportError when the last attempt cannot connect."""
+        attempt = 0
+        while True:
+            try:
+                response = await self._client.request(method, path, headers=_headers(self.token, headers), **kwargs)
+            except httpx.TransportError:
+                if not self.retry.should_retry(method, attempt, error=True):
+                    raise
+            else:
+                if not self.retry.should_retry(method, attempt, status=response.status_code):
+                    return response
+                await response.aclose()
+            log.info("retrying %s %s", method, path, extra={"attempt": attempt + 1})
+            await asyncio.sleep(self.retry.delay(attempt))
+            attempt += 1
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", path, **kwargs)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

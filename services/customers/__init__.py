@@ -1,0 +1,1 @@
+"""Rapport customers: Unified customer profiles, identities, products, orders and interactions; bulk sync, cleaning, dedup and merge, queries and exports."""

@@ -1,0 +1,11 @@
+"""SQLAlchemy tables of the feedback service, on its own metadata."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+from rapport.db import new_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()

@@ -1,0 +1,1 @@
+"""Rapport recommendation: Personalised recommendations, similar items, association rules and offline evaluation."""

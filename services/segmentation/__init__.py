@@ -1,0 +1,1 @@
+"""Rapport segmentation: RFM segments, value tiers, explained clusters, churn risk, lifetime value and rule segments."""
