@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -33,6 +34,19 @@ def migrate(
 
 
 @app.command()
+def revision(
+    service: Annotated[Service, typer.Argument(help="Service whose models changed.")],
+    message: Annotated[str, typer.Option("-m", "--message", help="What the revision does.")],
+    rev_id: Annotated[str | None, typer.Option(help="Revision id (default: random).")] = None,
+) -> None:
+    """Write a new alembic revision for `service` from the difference between its models and head."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        migrations.new_revision(service, f"sqlite:///{scratch}/scratch.db", message, rev_id=rev_id)
+
+
+@app.command()
 def up(
     demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Load demo data into empty databases.")] = True,
     demo_customers: Annotated[int, typer.Option(help="Size of the demo data set.")] = 2000,
@@ -59,7 +73,7 @@ def up(
     )
     for service in Service:
         migrations.upgrade(service, settings.database_url_for(service))
-    supervisor = Supervisor(settings)
+    supervisor = Supervisor(settings.model_copy(update={"migrate_on_start": False}))
     supervisor.install_signal_handlers()
     supervisor.start()
     try:
@@ -102,6 +116,7 @@ def serve(
 
     settings = Settings()
     migrations.upgrade(service, settings.database_url_for(service))
+    os.environ["RAPPORT_MIGRATE_ON_START"] = "false"  # done above; the app need not check again
     uvicorn.run(
         service.app_factory,
         factory=True,
