@@ -6,6 +6,7 @@ environment at import time.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -80,6 +81,23 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     migrate_on_start: bool = True
     redis_url: str | None = None
+
+    # customers service
+    default_phone_region: str = Field(default="CN", description="region of phone numbers without +country code")
+    base_currency: str = "USD"
+    # Conversion into the base currency for purchase facts (total_spent); orders keep their own currency.
+    fx_rates: dict[str, Decimal] = Field(
+        default_factory=lambda: {
+            "USD": Decimal("1"),
+            "CNY": Decimal("0.14"),
+            "GBP": Decimal("1.27"),
+            "EUR": Decimal("1.08"),
+            "JPY": Decimal("0.0067"),
+            "HKD": Decimal("0.128"),
+        }
+    )
+    batch_max_records: int = 10_000
+    idempotency_ttl_hours: int = 24
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:

@@ -41,6 +41,7 @@ def alembic_config(service: Service | str, url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(script_location))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(slug)s")
     config.attributes["service"] = Service(service).value
     return config
 
@@ -110,3 +111,17 @@ def current_revision_on(connection: Connection, service: Service | str) -> str |
 def head_revision(service: Service | str) -> str | None:
     script = ScriptDirectory.from_config(alembic_config(service, "sqlite://"))
     return script.get_current_head()
+
+
+def new_revision(service: Service | str, url: str, message: str, *, rev_id: str | None = None) -> None:
+    """Autogenerate a revision of `service` by comparing its models with a database at head."""
+    name = Service(service).value
+    upgrade(name, url)
+    config = alembic_config(name, url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
+    finally:
+        engine.dispose()

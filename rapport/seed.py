@@ -23,8 +23,14 @@ class DemoLoader:
     load: Callable[[ServiceClient, Path], str]  # returns a one-line summary for the console
 
 
+def _customers_loader() -> DemoLoader:
+    from services.customers import demo  # the kit names loaders; it does not import services at start-up
+
+    return DemoLoader(Service.customers, demo.is_empty, demo.load)
+
+
 # Ordered: later loaders may read what earlier ones loaded (segmentation reads customers' export).
-LOADERS: list[DemoLoader] = []
+LOADER_FACTORIES: list[Callable[[], DemoLoader]] = [_customers_loader]
 
 
 def demo_files(settings: Settings, *, customers: int, seed: int) -> Path:
@@ -41,7 +47,7 @@ def load_demo(settings: Settings, *, customers: int, seed: int, echo: Callable[[
     """Fill every empty service with demo data; services that already hold data are left alone."""
     folder = demo_files(settings, customers=customers, seed=seed)
     echo(f"demo data: {folder}")
-    for loader in LOADERS:
+    for loader in (factory() for factory in LOADER_FACTORIES):
         with ServiceClient(
             settings.url_for(loader.service),
             token=settings.service_token.get_secret_value(),

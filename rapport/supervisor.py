@@ -65,10 +65,19 @@ class Supervisor:
         env = child_environment(self.settings)
         for service in services:
             command = [
-                sys.executable, "-m", "uvicorn", "--factory", service.app_factory,
-                "--host", self.settings.host, "--port", str(self.settings.port_for(service)),
-                "--no-access-log", "--timeout-graceful-shutdown", "5",
-            ]  # fmt: skip
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                service.app_factory,
+                "--host",
+                self.settings.host,
+                "--port",
+                str(self.settings.port_for(service)),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "5",
+            ]
             process = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
             self.children.append(Child(service, process, self.settings.url_for(service)))
 

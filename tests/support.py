@@ -72,10 +72,22 @@ def start_service(service: Service, database_url: str, *, var_dir: Path, **env: 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", service.app_factory, "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log"],
-            env=environment, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                service.app_factory,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            env=environment,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     handle = ServiceProcess(service, url, process, log_path)
     try:

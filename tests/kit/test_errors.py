@@ -138,8 +138,9 @@ def test_metrics_count_requests_per_route_template(kit_app_url: str) -> None:
     metrics = httpx.get(f"{kit_app_url}/metrics").text
     assert 'http_requests_total{method="GET",route="/v1/things/{name}",status="404"}' in metrics
     line = next(
-        row for row in metrics.splitlines()
+        row
+        for row in metrics.splitlines()
         if row.startswith('http_requests_total{method="GET",route="/v1/things/{name}",status="404"}')
-    )  # fmt: skip
+    )
     assert float(line.rsplit(" ", 1)[1]) >= 2
     assert "http_request_duration_seconds_bucket" in metrics

@@ -1,0 +1,199 @@
+"""`to_sql`: a Node tree -> one SQLAlchemy boolean expression, portable across SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from datetime import UTC
+from typing import Any, ClassVar
+
+from sqlalchemy import BigInteger, Boolean, ColumnElement, Numeric, String, and_, case, false, literal, not_, or_, true
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from .fields import ASCII_LOWER, Field, FieldType, json_kind
+from .nodes import AllOf, AnyOf, Condition, Node, Not, Op
+
+
+def to_sql(node: Node, fields: Mapping[str, Field]) -> ColumnElement[bool]:
+    """The WHERE clause for `node` (from `parse_filter` with the same `fields`).
+
+    Raises ValueError when a condition names a field missing from `fields` or one without SQL access.
+    """
+    return _compile(node, fields, negated=False)
+
+
+def _compile(node: Node, fields: Mapping[str, Field], *, negated: bool) -> ColumnElement[bool]:
+    # Outside any `not`, a NULL comparison already behaves as false in WHERE (and/or are monotone), so
+    # conditions stay plain and index-friendly; under a `not` each one is made two-valued first.
+    match node:
+        case AllOf(items):
+            return and_(*(_compile(item, fields, negated=negated) for item in items)) if items else true()
+        case AnyOf(items):
+            return or_(*(_compile(item, fields, negated=negated) for item in items)) if items else false()
+        case Not(item):
+            return not_(_compile(item, fields, negated=True))
+        case Condition():
+            return _condition(node, fields, negated=negated)
+    raise TypeError(f"not a filter node: {node!r}")
+
+
+def _condition(condition: Condition, fields: Mapping[str, Field], *, negated: bool) -> ColumnElement[bool]:
+    field = fields.get(condition.field)
+    if field is None:
+        raise ValueError(f"field {condition.field!r} is not among the fields given to to_sql")
+    if field.derive is not None:
+        base = field.derive.base
+        return _compile(field.derive.rewrite(condition), {base.name: base}, negated=negated)
+    if field.compile_sql is not None:
+        return field.compile_sql(condition.op, condition.value)
+    if field.sql is None or field.type is FieldType.STRING_SET:
+        raise ValueError(f"field {field.name!r} ({field.type}) has no SQL access: give it sql or compile_sql")
+    column = field.sql()
+    if field.type is FieldType.JSON:
+        assert condition.key is not None
+        return _json_condition(column, condition.key, condition.op, condition.value)
+    value = condition.value
+    if field.type is FieldType.INTEGER:  # BIGINT: a value beyond an INTEGER column's range still compares
+        value = _map(value, lambda number: literal(number, BigInteger()))
+    elif field.type is FieldType.NUMBER:  # bound as NUMERIC: exact on PostgreSQL, float on SQLite
+        value = _map(value, lambda number: literal(number, Numeric(asdecimal=True)))
+    elif field.type is FieldType.DATETIME and not getattr(column.type, "timezone", True):
+        value = _map(value, lambda moment: moment.astimezone(UTC).replace(tzinfo=None))
+    return _compare(column, condition.op, value, two_valued=negated)
+
+
+def _map(value: Any, convert: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(convert(item) for item in value)
+    return value if isinstance(value, bool) else convert(value)
+
+
+def _compare(expr: ColumnElement[Any], op: Op, value: Any, *, two_valued: bool) -> ColumnElement[bool]:
+    if op is Op.EXISTS:
+        return expr.is_not(None) if value else expr.is_(None)
+    match op:
+        case Op.EQ:
+            result = expr == value
+        case Op.NE:
+            result = expr != value
+        case Op.LT:
+            result = expr < value
+        case Op.LTE:
+            result = expr <= value
+        case Op.GT:
+            result = expr > value
+        case Op.GTE:
+            result = expr >= value
+        case Op.IN:
+            result = expr.in_(value)
+        case Op.NOT_IN:
+            result = expr.not_in(value)
+        case Op.BETWEEN:
+            result = expr.between(*value)
+        case Op.CONTAINS:
+            result = ascii_lower(expr).contains(value.translate(ASCII_LOWER), autoescape=True)
+    if two_valued or op in (Op.NE, Op.NOT_IN):
+        return and_(expr.is_not(None), result)
+    return result
+
+
+def _json_condition(document: ColumnElement[Any], key: str, op: Op, value: Any) -> ColumnElement[bool]:
+    if op is Op.EXISTS:
+        present = _IsJsonPresent(document, literal(key, String()))
+        return present if value else not_(present)
+    kind = json_kind(value[0] if isinstance(value, tuple) else value)
+    matches = _JSON_KINDS[kind](document, literal(key, String()))
+    # CASE guards the cast: PostgreSQL may evaluate `a AND b` in any order, and a text cast to float fails.
+    item = document[key]
+    accessed = item.as_string() if kind == "string" else item.as_float() if kind == "number" else item.as_boolean()
+    expr: ColumnElement[Any] = case((matches, accessed), else_=None)
+    return and_(matches, _compare(expr, op, value, two_valued=False))
+
+
+class ascii_lower(FunctionElement[str]):  # noqa: N801 - SQL function names are lower case
+    """lower() for A-Z only, identically on every backend (PostgreSQL's lower() follows the locale)."""
+
+    type = String()
+    name = "ascii_lower"
+    inherit_cache = True
+
+
+@compiles(ascii_lower)
+def _ascii_lower_default(element: ascii_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"  # SQLite's lower() is ASCII-only
+
+
+@compiles(ascii_lower, "postgresql")
+def _ascii_lower_postgresql(element: ascii_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    upper, lower = string.ascii_uppercase, string.ascii_lowercase
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+class _JsonKindIs(FunctionElement[bool]):
+    """`(document, key)`: true when the document's key holds a JSON value of one kind; never NULL."""
+
+    type = Boolean()
+    inherit_cache = True
+    sqlite: ClassVar[tuple[str, ...]]  # json_type() names
+    postgresql: ClassVar[tuple[str, ...]]  # json_typeof() names
+
+
+class _IsJsonString(_JsonKindIs):
+    name, sqlite, postgresql = "is_json_string", ("text",), ("string",)
+    inherit_cache = True
+
+
+class _IsJsonNumber(_JsonKindIs):
+    name, sqlite, postgresql = "is_json_number", ("integer", "real"), ("number",)
+    inherit_cache = True
+
+
+class _IsJsonBoolean(_JsonKindIs):
+    name, sqlite, postgresql = "is_json_boolean", ("true", "false"), ("boolean",)
+    inherit_cache = True
+
+
+class _IsJsonPresent(_JsonKindIs):
+    """Present and not JSON null."""
+
+    name = "is_json_present"
+    sqlite = ("text", "integer", "real", "true", "false", "array", "object")
+    postgresql = ("string", "number", "boolean", "array", "object")
+    inherit_cache = True
+
+
+_JSON_KINDS: dict[str, type[_JsonKindIs]] = {
+    "string": _IsJsonString,
+    "number": _IsJsonNumber,
+    "boolean": _IsJsonBoolean,
+}
+
+
+def _kind_in(kind: str, names: tuple[str, ...]) -> str:
+    return f"coalesce({kind}, 'null') IN ({', '.join(repr(name) for name in names)})"
+
+
+def _json_kind_sqlite(element: _JsonKindIs, compiler: SQLCompiler, **kw: Any) -> str:
+    document, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    # The key is checked by parse_filter (no quotes), so it can sit inside the JSON path.
+    return _kind_in(f"json_type({document}, '$.\"' || {key} || '\"')", element.sqlite)
+
+
+def _json_kind_postgresql(element: _JsonKindIs, compiler: SQLCompiler, **kw: Any) -> str:
+    document_clause, key_clause = element.clauses
+    typeof = "jsonb_typeof" if isinstance(document_clause.type, postgresql.JSONB) else "json_typeof"
+    document, key = compiler.process(document_clause, **kw), compiler.process(key_clause, **kw)
+    return _kind_in(f"{typeof}(({document}) -> {key})", element.postgresql)
+
+
+def _json_kind_other(element: _JsonKindIs, compiler: SQLCompiler, **kw: Any) -> str:
+    raise NotImplementedError(f"json attribute filters support SQLite and PostgreSQL, not {compiler.dialect.name}")
+
+
+for _kind in (_IsJsonString, _IsJsonNumber, _IsJsonBoolean, _IsJsonPresent):
+    compiles(_kind)(_json_kind_other)
+    compiles(_kind, "sqlite")(_json_kind_sqlite)
+    compiles(_kind, "postgresql")(_json_kind_postgresql)

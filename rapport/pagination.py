@@ -1,0 +1,38 @@
+"""Opaque keyset cursors for `?limit=&cursor=` pagination."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+
+from rapport.errors import Invalid
+
+MAX_LIMIT = 1000
+
+
+def encode_cursor(key: list[Any]) -> str:
+    """The cursor after the row whose sort key is `key` (JSON-serialisable values)."""
+    return base64.urlsafe_b64encode(orjson.dumps(key, default=str)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *, arity: int) -> list[Any] | None:
+    """The sort key inside `cursor`; raises Invalid (422) naming `cursor` when it was tampered with."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError) as error:
+        raise Invalid(
+            "The cursor is not one this service issued; start again without it.",
+            errors=[{"loc": "query.cursor", "msg": "malformed cursor"}],
+        ) from error
+    if not isinstance(key, list) or len(key) != arity:
+        raise Invalid(
+            "The cursor is not one this service issued; start again without it.",
+            errors=[{"loc": "query.cursor", "msg": "malformed cursor"}],
+        )
+    return key

@@ -1,0 +1,208 @@
+"""Bulk sync: upsert batches of customers and orders by (source, external_id), set-based.
+
+Each record is validated and cleaned on its own, so a bad record is reported and skipped while the
+valid ones are written; nothing of an invalid record is ever written. The database work per batch
+is a handful of set-based statements, not one round trip per record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from rapport.errors import validation_errors
+
+from . import cleaning, store
+from .models import Customer, Identity
+from .schemas import CustomerBatchRecord, FieldError, RecordResult, RecordStatus
+
+
+@dataclass
+class Batch:
+    """Per-record results being filled in, in input order."""
+
+    size: int
+    results: dict[int, RecordResult] = field(default_factory=dict)
+
+    def fail(self, index: int, external_id: str | None, errors: Sequence[FieldError]) -> None:
+        self.results[index] = RecordResult(
+            index=index, external_id=external_id, status=RecordStatus.error, errors=list(errors)
+        )
+
+    def done(self, index: int, external_id: str, status: RecordStatus, record_id: Any) -> None:
+        self.results[index] = RecordResult(index=index, external_id=external_id, status=status, id=str(record_id))
+
+    def ordered(self) -> list[RecordResult]:
+        return [self.results[index] for index in range(self.size)]
+
+
+def pydantic_errors(error: ValidationError, prefix: str = "") -> list[FieldError]:
+    return [FieldError(loc=prefix + item["loc"], msg=item["msg"]) for item in validation_errors(error.errors())]
+
+
+def external_id_of(raw: Any) -> str | None:
+    value = raw.get("external_id") if isinstance(raw, Mapping) else None
+    return str(value) if value is not None else None
+
+
+@dataclass
+class CleanCustomer:
+    index: int
+    source: str
+    external_id: str
+    fields: dict[str, Any]  # cleaned profile columns that the record set (None clears)
+    tags: list[str] | None
+    consents: dict[str, bool | None]
+
+
+# Cleaned profile columns, tags (None when the client did not send them), consents.
+CleanProfile = tuple[dict[str, Any], list[str] | None, dict[str, bool | None]]
+
+
+def clean_profile(given: dict[str, Any], *, default_region: str) -> tuple[CleanProfile, list[FieldError]]:
+    """Split a client's profile fields into (cleaned columns, tags or None if absent, consents), or errors."""
+    given = dict(given)
+    consents = given.pop("consents", None) or {}
+    cleaned, issues = cleaning.clean_customer(given, default_region=default_region)
+    errors = [FieldError(loc=issue.loc, msg=issue.msg) for issue in issues]
+    if "signed_up_at" in given:
+        try:
+            cleaned["signed_up_at"] = cleaning.parse_datetime(given["signed_up_at"], field="signed_up_at")
+        except cleaning.CleaningError as error:
+            errors.append(FieldError(loc=error.field, msg=error.message))
+    # Tags are replaced only when the record carries them; an explicit null clears them.
+    tags = (cleaned.pop("tags", None) or []) if "tags" in given else None
+    cleaned.pop("tags", None)
+    return (cleaned, tags, consents), errors
+
+
+def _validate_customers(
+    records: Sequence[Any], batch: Batch, *, default_region: str, partner_source: str | None
+) -> list[CleanCustomer]:
+    valid: list[CleanCustomer] = []
+    seen: dict[tuple[str, str], int] = {}
+    for index, raw in enumerate(records):
+        try:
+            record = CustomerBatchRecord.model_validate(raw)
+        except ValidationError as error:
+            batch.fail(index, external_id_of(raw), pydantic_errors(error))
+            continue
+        key = (record.source, record.external_id)
+        if partner_source is not None and record.source != partner_source:
+            batch.fail(
+                index,
+                record.external_id,
+                [FieldError(loc="source", msg=f"this partner may only sync source {partner_source!r}")],
+            )
+            continue
+        if key in seen:
+            batch.fail(
+                index,
+                record.external_id,
+                [FieldError(loc="external_id", msg=f"duplicate of record {seen[key]} in this batch")],
+            )
+            continue
+        seen[key] = index
+        profile, errors = clean_profile(
+            record.model_dump(exclude_unset=True, exclude={"source", "external_id"}), default_region=default_region
+        )
+        if errors:
+            batch.fail(index, record.external_id, errors)
+            continue
+        valid.append(CleanCustomer(index, record.source, record.external_id, *profile))
+    return valid
+
+
+def changed_columns(
+    current: Mapping[str, Any], fields: Mapping[str, Any], consents: Mapping[str, bool | None], stamp: datetime
+) -> dict[str, Any]:
+    """The columns that cleaned `fields` and `consents` change on a customer whose values are `current`
+    (attributes merge key by key, a null attribute removes the key; a changed consent is timestamped)."""
+    changes: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name == "attributes":
+            merged = {**(current.get("attributes") or {}), **(value or {})}
+            merged = {key: item for key, item in merged.items() if item is not None}
+            if merged != (current.get("attributes") or {}):
+                changes["attributes"] = merged
+        elif current.get(name) != value:
+            changes[name] = value
+    for name, granted in consents.items():
+        if current.get(f"consent_{name}") != granted:
+            changes[f"consent_{name}"] = granted
+            changes[f"consent_{name}_at"] = stamp
+    return changes
+
+
+def upsert_customers(
+    session: Session, records: Sequence[Any], *, default_region: str, partner_source: str | None = None
+) -> list[RecordResult]:
+    """Create or update one customer per record, keyed by its (source, external_id) identity."""
+    batch = Batch(len(records))
+    valid = _validate_customers(records, batch, default_region=default_region, partner_source=partner_source)
+    owners = store.identity_owners(session, [(r.source, r.external_id) for r in valid])
+    current = store.current_profiles(session, set(owners.values()))
+    stamp = store.now()
+    new_rows: list[dict[str, Any]] = []
+    new_identities: list[dict[str, Any]] = []
+    pending: dict[uuid.UUID, dict[str, Any]] = {}
+    tags: dict[uuid.UUID, list[str]] = {}
+    for record in valid:
+        owner = owners.get((record.source, record.external_id))
+        if owner is None:
+            customer_id = uuid.uuid4()
+            row: dict[str, Any] = {name: None for name in store.PROFILE_FIELDS} | {"attributes": {}}
+            row |= changed_columns(row, record.fields, record.consents, stamp)
+            row |= {
+                "id": customer_id,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "version": 1,
+                "order_count": 0,
+                "total_spent": Decimal("0"),
+            }
+            new_rows.append(row)
+            new_identities.append(
+                {
+                    "source": record.source,
+                    "external_id": record.external_id,
+                    "customer_id": customer_id,
+                    "created_at": stamp,
+                }
+            )
+            batch.done(record.index, record.external_id, RecordStatus.created, customer_id)
+        else:
+            customer_id = current[owner]["id"]  # a merged-away owner resolves to its survivor
+            seen = current[customer_id] | pending.get(customer_id, {})
+            changes = changed_columns(seen, record.fields, record.consents, stamp)
+            tags_before = tags.get(customer_id, current[customer_id]["tags"])
+            tags_changed = record.tags is not None and record.tags != tags_before
+            if changes or tags_changed:
+                pending.setdefault(customer_id, {}).update(changes)
+            status = RecordStatus.updated if changes or tags_changed else RecordStatus.unchanged
+            batch.done(record.index, record.external_id, status, customer_id)
+        if record.tags is not None:
+            tags[customer_id] = record.tags
+    if new_rows:
+        session.execute(insert(Customer), new_rows)
+        session.execute(insert(Identity), new_identities)
+    if pending:
+        session.execute(
+            update(Customer),
+            [
+                {"id": cid, **changes, "updated_at": stamp, "version": current[cid]["version"] + 1}
+                for cid, changes in pending.items()
+            ],
+        )
+    store.set_tags(session, tags.keys(), tags)
+    store.record_changes(session, "customer", "created", [row["id"] for row in new_rows])
+    store.record_changes(session, "customer", "updated", pending.keys())
+    return batch.ordered()
