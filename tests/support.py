@@ -57,7 +57,9 @@ class ServiceProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def start_service(service: Service, database_url: str, *, var_dir: Path, **env: str) -> ServiceProcess:
+def start_service(
+    service: Service, database_url: str, *, var_dir: Path, workers: int = 1, **env: str
+) -> ServiceProcess:
     """Start `service` with uvicorn on a free port against `database_url`; waits until ready."""
     port = free_port()
     environment = {
@@ -83,6 +85,8 @@ def start_service(service: Service, database_url: str, *, var_dir: Path, **env: 
                 "--port",
                 str(port),
                 "--no-access-log",
+                "--workers",
+                str(workers),
             ],
             env=environment,
             stdout=log_file,

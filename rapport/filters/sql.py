@@ -129,7 +129,7 @@ def _ascii_lower_default(element: ascii_lower, compiler: SQLCompiler, **kw: Any)
 @compiles(ascii_lower, "postgresql")
 def _ascii_lower_postgresql(element: ascii_lower, compiler: SQLCompiler, **kw: Any) -> str:
     upper, lower = string.ascii_uppercase, string.ascii_lowercase
-    return f"lower({compiler.process(element.clauses, **kw)})"
+    return f"translate({compiler.process(element.clauses, **kw)}, '{upper}', '{lower}')"
 
 
 class _JsonKindIs(FunctionElement[bool]):
