@@ -149,7 +149,7 @@ def _born_by(today: date, years: int) -> date | None:
     try:
         return today.replace(year=year)
     except ValueError:  # today is 29 February and `year` is a common year
-        return date(year, 3, 1)
+        return date(year, 2, 28)
 
 
 def _age_condition(base: str, op: Op, value: Any, today: date) -> Node:

@@ -99,7 +99,11 @@ def _map(value: Any, convert: Callable[[Any], Any]) -> Any:
 
 
 def _decimal(number: Any) -> Decimal:
-    return Decimal(repr(number)) if isinstance(number, float) else Decimal(number)
+    if isinstance(number, Decimal):
+        return number
+    if isinstance(number, float | np.floating):
+        return Decimal(repr(float(number)))  # the shortest repr: a stored 0.1 equals the filter value 0.1
+    return Decimal(int(number))
 
 
 def _date(moment: Any) -> date:

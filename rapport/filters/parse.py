@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ MAX_DEPTH = 8  # levels of all / any / not
 MAX_CONDITIONS = 100
 MAX_VALUES = 1000  # per in / not_in list
 INT64 = (-(2**63), 2**63 - 1)
+_MAX_ERRORS = 50
 
 _GROUPS = ("all", "any", "not")
 _OPS = frozenset(op.value for op in Op)
@@ -93,8 +95,8 @@ class _Parser:
             return AllOf(())
         nodes = []
         for index, item in enumerate(items):
-            if self.conditions > MAX_CONDITIONS:
-                break  # reported once by parse_filter; stop reading a huge input
+            if self.conditions > MAX_CONDITIONS or len(self.errors) >= _MAX_ERRORS:
+                break  # stop reading a huge input; the conditions limit is reported by parse_filter
             nodes.append(self.node(item, [*loc, key, str(index)], depth=depth + 1))
         return AllOf(tuple(nodes)) if key == "all" else AnyOf(tuple(nodes))
 
@@ -114,7 +116,8 @@ class _Parser:
         op = raw["op"]
         allowed = ", ".join(sorted(field.allowed_ops))
         if not isinstance(op, str) or op not in _OPS:
-            self.fail([*loc, "op"], f"unknown operator {_describe(op)} for field '{label}'; use one of: {allowed}")
+            what = f"unknown operator {op!r}" if isinstance(op, str) else f"the operator is {_describe(op)}"
+            self.fail([*loc, "op"], f"{what} for field '{label}'; use one of: {allowed}")
             return AllOf(())
         if Op(op) not in field.allowed_ops:
             self.fail(
@@ -251,7 +254,8 @@ def _describe(raw: Any) -> str:
     if isinstance(raw, int | float):
         return f"the number {raw!r}"
     if isinstance(raw, list):
-        return f"a list of {len(raw)} values"
+        shown = json.dumps(raw, default=str, ensure_ascii=False)
+        return shown if len(shown) <= 40 else f"a list of {len(raw)} values"
     if isinstance(raw, dict):
         return f"an object with keys {_keys(raw)}"
     return f"a {type(raw).__name__}"

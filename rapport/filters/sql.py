@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Any, ClassVar
 
@@ -55,20 +55,22 @@ def _condition(condition: Condition, fields: Mapping[str, Field], *, negated: bo
     if field.type is FieldType.JSON:
         assert condition.key is not None
         return _json_condition(column, condition.key, condition.op, condition.value)
-    value = condition.value
-    if field.type is FieldType.INTEGER:  # BIGINT: a value beyond an INTEGER column's range still compares
-        value = _map(value, lambda number: literal(number, BigInteger()))
-    elif field.type is FieldType.NUMBER:  # bound as NUMERIC: exact on PostgreSQL, float on SQLite
-        value = _map(value, lambda number: literal(number, Numeric(asdecimal=True)))
-    elif field.type is FieldType.DATETIME and not getattr(column.type, "timezone", True):
-        value = _map(value, lambda moment: moment.astimezone(UTC).replace(tzinfo=None))
+    value = condition.value if condition.op is Op.EXISTS else _bindable(field.type, column, condition.value)
     return _compare(column, condition.op, value, two_valued=negated)
 
 
-def _map(value: Any, convert: Any) -> Any:
-    if isinstance(value, tuple):
-        return tuple(convert(item) for item in value)
-    return value if isinstance(value, bool) else convert(value)
+def _bindable(type_: FieldType, column: ColumnElement[Any], value: Any) -> Any:
+    if type_ is FieldType.INTEGER:  # BIGINT: a value beyond an INTEGER column's range still compares
+        return _each(value, lambda number: literal(number, BigInteger()))
+    if type_ is FieldType.NUMBER:  # NUMERIC: exact on PostgreSQL, a float on SQLite
+        return _each(value, lambda number: literal(number, Numeric(asdecimal=True)))
+    if type_ is FieldType.DATETIME and not getattr(column.type, "timezone", True):  # naive columns hold UTC
+        return _each(value, lambda moment: moment.astimezone(UTC).replace(tzinfo=None))
+    return value
+
+
+def _each(value: Any, convert: Callable[[Any], Any]) -> Any:
+    return tuple(convert(item) for item in value) if isinstance(value, tuple) else convert(value)
 
 
 def _compare(expr: ColumnElement[Any], op: Op, value: Any, *, two_valued: bool) -> ColumnElement[bool]:
