@@ -97,6 +97,8 @@ class Settings(BaseSettings):
         }
     )
     batch_max_records: int = 10_000
+    # File imports commit this much of the file per transaction (a crash loses at most one such chunk).
+    import_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=4096)
     idempotency_ttl_hours: int = 24
 
     @model_validator(mode="after")

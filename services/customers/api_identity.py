@@ -1,10 +1,83 @@
-"""Routes of the customers service: identity (see the module of the same domain for the logic)."""
+"""Routes of the customers service: identity - duplicates, merge, privacy export and erasure.
+
+This router is included before the main one: `/v1/customers/{customer_id}` there would otherwise also
+match `/v1/customers/{id}:export` and `:merge` (a path parameter matches any text without a slash).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from rapport.auth import ServiceAuth
+from rapport.deps import SessionDep, SettingsDep
 from rapport.routing import KitRoute
 
+from . import duplicates, merge, privacy, store
+from .deps import Actor, CurrentCustomer, etag
+from .schemas import CustomerRead
+
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["identity"])
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+MinScore = Annotated[
+    float, Query(ge=0, le=1, description="only candidates scoring at least this (0-1); 0 lists every one")
+]
+
+
+@router.get("/duplicates", response_model=duplicates.DuplicatePage)
+def list_duplicates(
+    session: SessionDep,
+    limit: Limit = 50,
+    cursor: str | None = None,
+    min_score: MinScore = duplicates.DEFAULT_MIN_SCORE,
+) -> duplicates.DuplicatePage:
+    return duplicates.list_pairs(session, limit=limit, cursor=cursor, min_score=min_score)
+
+
+@router.get("/customers/{customer_id}/duplicates", response_model=duplicates.CustomerDuplicates)
+def list_customer_duplicates(
+    customer: CurrentCustomer,
+    session: SessionDep,
+    settings: SettingsDep,
+    min_score: MinScore = duplicates.DEFAULT_MIN_SCORE,
+) -> duplicates.CustomerDuplicates:
+    return duplicates.for_customer(session, customer, currency=settings.base_currency, min_score=min_score)
+
+
+@router.post("/customers/{customer_id}:merge", response_model=CustomerRead)
+def merge_customers(
+    customer_id: uuid.UUID,
+    body: merge.MergeIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Actor,
+    response: Response,
+) -> CustomerRead:
+    survivor = merge.merge(session, customer_id, body.from_, actor=actor)
+    response.headers["ETag"] = etag(survivor.version)
+    return store.to_read(session, [survivor], currency=settings.base_currency)[0]
+
+
+@router.get("/customers/{customer_id}:export", response_class=StreamingResponse)
+def export_customer(customer: CurrentCustomer, request: Request, settings: SettingsDep) -> StreamingResponse:
+    """Everything held about the person, as one JSON document streamed in chunks."""
+    chunks = privacy.export_chunks(request.app.state.sessions, customer.id, currency=settings.base_currency)
+    return StreamingResponse(
+        chunks,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="customer-{customer.id}.json"',
+            "Link": f'</v1/customers/{customer.id}>; rel="canonical"',
+        },
+    )
+
+
+@router.delete("/customers/{customer_id}", status_code=status.HTTP_204_NO_CONTENT)
+def erase_customer(customer_id: uuid.UUID, session: SessionDep, actor: Actor) -> Response:
+    """Erase the person; 204 again for an already erased one (idempotent)."""
+    privacy.erase(session, store.get_customer_or_raise(session, customer_id), actor=actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

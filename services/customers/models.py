@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -25,6 +26,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -80,6 +83,15 @@ class Customer(Base):
         # The common search shape "where in city X, spent more than Y" and its listing order.
         Index("ix_customers_city_total_spent", "city", "total_spent"),
     )
+
+
+def name_key(column: Any) -> ColumnElement[str]:
+    """A name part as duplicate detection compares it (duplicates.py): lower-cased, a missing part as ''."""
+    return func.coalesce(func.lower(column), literal_column("''"))
+
+
+# Serves the blocking keys "same name and birth date" and "same name and city" (the exact expressions).
+Index("ix_customers_name_key", name_key(Customer.family_name), name_key(Customer.given_name))
 
 
 class CustomerTag(Base):

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from rapport.db import bulk_insert
 from rapport.errors import Conflict, NotFound
 from rapport.pagination import decode_cursor, encode_cursor
 
@@ -147,7 +148,7 @@ def set_tags(session: Session, customer_ids: Iterable[uuid.UUID], tags: dict[uui
     session.execute(delete(CustomerTag).where(CustomerTag.customer_id.in_(ids)))
     rows = [{"customer_id": cid, "tag": tag} for cid in ids for tag in tags.get(cid, [])]
     if rows:
-        session.execute(insert(CustomerTag), rows)
+        bulk_insert(session, CustomerTag, rows)
 
 
 def identity_owners(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
@@ -186,19 +187,33 @@ def add_identities(session: Session, customer_id: uuid.UUID, refs: Sequence[sche
         )
 
 
+# Key of the PostgreSQL advisory lock that orders change-feed writers ("rapp.chg" in ASCII).
+CHANGE_FEED_LOCK = 0x7261_7070_2E63_6867
+
+
 def record_changes(
     session: Session, entity: str, kind: str, ids: Iterable[Any], data: dict[str, Any] | None = None
 ) -> None:
-    """Append events to the change feed (one row per id, in the caller's transaction)."""
+    """Append events to the change feed (one row per id, in the caller's transaction).
+
+    Call it as the last write of the transaction: from here to the commit, other writers of the feed
+    wait, so sequence numbers are handed out in commit order and a follower reading `seq > cursor`
+    never skips a row that commits late with a lower seq. PostgreSQL takes a transaction-scoped
+    advisory lock for this (released by the commit or rollback); SQLite's single writer lock, held
+    from the first write to the commit, already gives the same order.
+    """
     stamp = now()
     rows = [
         {"occurred_at": stamp, "entity": entity, "entity_id": str(i), "kind": kind, "data": data or {}} for i in ids
     ]
     if rows:
-        session.execute(insert(Change), rows)
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(select(func.pg_advisory_xact_lock(CHANGE_FEED_LOCK)))
+        bulk_insert(session, Change, rows)
 
 
 def list_changes(session: Session, *, after: int, limit: int) -> list[Change]:
+    """Up to `limit` events with seq > `after`, in seq (= commit) order."""
     return list(session.scalars(select(Change).where(Change.seq > after).order_by(Change.seq).limit(limit)))
 
 

@@ -15,9 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from rapport.db import bulk_insert
 from rapport.errors import validation_errors
 
 from . import cleaning, store
@@ -121,6 +122,11 @@ def _validate_customers(
     return valid
 
 
+def _stored(value: Any) -> Any:
+    # SQLite hands back naive UTC datetimes; cleaned values are aware, so compare both as aware UTC.
+    return store.as_utc(value) if isinstance(value, datetime) else value
+
+
 def changed_columns(
     current: Mapping[str, Any], fields: Mapping[str, Any], consents: Mapping[str, bool | None], stamp: datetime
 ) -> dict[str, Any]:
@@ -133,7 +139,7 @@ def changed_columns(
             merged = {key: item for key, item in merged.items() if item is not None}
             if merged != (current.get("attributes") or {}):
                 changes["attributes"] = merged
-        elif current.get(name) != value:
+        elif _stored(current.get(name)) != value:
             changes[name] = value
     for name, granted in consents.items():
         if current.get(f"consent_{name}") != granted:
@@ -148,6 +154,13 @@ def upsert_customers(
     """Create or update one customer per record, keyed by its (source, external_id) identity."""
     batch = Batch(len(records))
     valid = _validate_customers(records, batch, default_region=default_region, partner_source=partner_source)
+    write_customers(session, valid, batch)
+    return batch.ordered()
+
+
+def write_customers(session: Session, valid: Sequence[CleanCustomer], batch: Batch) -> None:
+    """Upsert validated, cleaned customers (unique (source, external_id) keys) and fill in `batch` with
+    each one's result. Shared by the batch API and file imports, which clean a whole frame at once."""
     owners = store.identity_owners(session, [(r.source, r.external_id) for r in valid])
     current = store.current_profiles(session, set(owners.values()))
     stamp = store.now()
@@ -192,8 +205,8 @@ def upsert_customers(
         if record.tags is not None:
             tags[customer_id] = record.tags
     if new_rows:
-        session.execute(insert(Customer), new_rows)
-        session.execute(insert(Identity), new_identities)
+        bulk_insert(session, Customer, new_rows)
+        bulk_insert(session, Identity, new_identities)
     if pending:
         session.execute(
             update(Customer),
@@ -205,4 +218,3 @@ def upsert_customers(
     store.set_tags(session, tags.keys(), tags)
     store.record_changes(session, "customer", "created", [row["id"] for row in new_rows])
     store.record_changes(session, "customer", "updated", pending.keys())
-    return batch.ordered()

@@ -2,7 +2,7 @@
 
 Revision ID: cust0002
 Revises: cust0001
-Create Date: 2026-11-26 11:33:52.477522
+Create Date: 2026-11-26 11:47:27.460923
 """
 
 from collections.abc import Sequence
@@ -94,6 +94,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_customers_order_count"), ["order_count"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_phone"), ["phone"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_total_spent"), ["total_spent"], unique=False)
+
+    # Expression index of models.FAMILY_NAME_KEY / GIVEN_NAME_KEY (autogenerate skips expression indexes).
+    op.create_index(
+        "ix_customers_name_key",
+        "customers",
+        [sa.text("coalesce(lower(family_name), '')"), sa.text("coalesce(lower(given_name), '')")],
+        unique=False,
+    )
 
     op.create_table(
         "idempotent_responses",
@@ -292,6 +300,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_idempotent_responses_created_at"))
 
     op.drop_table("idempotent_responses")
+    op.drop_index("ix_customers_name_key", table_name="customers")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_customers_total_spent"))
         batch_op.drop_index(batch_op.f("ix_customers_phone"))
