@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 import orjson
@@ -123,6 +124,8 @@ def _batch(
     body_hash = idempotency.request_hash(orjson.dumps(body.records))
     if key is not None:
         key = idempotency.check_key(key)
+        # Answers are kept for RAPPORT_IDEMPOTENCY_TTL_HOURS; expired ones go before the lookup.
+        idempotency.purge_expired(session, ttl=timedelta(hours=request.app.state.settings.idempotency_ttl_hours))
         replay = idempotency.find_replay(session, key=key, route=route, body_hash=body_hash)
         if replay is not None:
             return Response(

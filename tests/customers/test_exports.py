@@ -531,7 +531,7 @@ def test_a_follower_polling_during_concurrent_writes_misses_nothing(
 
 MILLION = 1_000_000
 # Streaming holds one chunk (about 4,000 lines, a few MiB of Python objects) per worker thread and,
-# for Parquet, one row group of 100,000 lines with its encoder: measured 2-65 MiB of peak growth.
+# for Parquet, one row group of 100,000 lines with its encoder: measured 0-62 MiB of peak growth.
 # Holding the export instead would need its whole body (1M lines: 312 MiB of NDJSON, 127 MiB of
 # CSV), about 1 GiB as Python row objects, or 150 MiB and more as one Arrow table.
 MAX_GROWTH_MIB = 100
