@@ -23,6 +23,7 @@ from rapport.routing import KitRoute
 from . import imports, interactions, store
 from .deps import ExistingCustomer, PartnerSource
 from .importing import report, upload
+from .importing.kinds import KINDS
 from .importing.runner import ImportRunner
 from .models import ImportJob
 from .schemas import Page
@@ -73,6 +74,18 @@ class InteractionRead(BaseModel):
     source: str
 
 
+_UPLOAD_FORM = {
+    "type": "object",
+    "required": ["file", "kind"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the CSV or NDJSON file"},
+        "kind": {"type": "string", "enum": list(KINDS)},
+        "format": {"type": "string", "enum": ["csv", "ndjson"], "description": "default: from the name or type"},
+        "source": {"type": "string", "description": "default: the partner's source, else the file's first"},
+    },
+}
+
+
 def _read(job: ImportJob) -> ImportJobRead:
     done = job.total_bytes if job.status == imports.Status.succeeded else job.processed_bytes
     return ImportJobRead(
@@ -100,6 +113,7 @@ def _read(job: ImportJob) -> ImportJobRead:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ImportJobRead,
     summary="Upload a CSV or NDJSON file of customers, orders or interactions; it is imported as a job",
+    openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _UPLOAD_FORM}}}},
 )
 async def create_import(request: Request, settings: SettingsDep, partner: PartnerSource) -> JSONResponse:
     job_id = uuid.uuid4()

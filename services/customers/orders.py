@@ -210,26 +210,38 @@ def _insert_items(session: Session, orders: Iterable[tuple[int, CleanOrder]]) ->
 def refresh_purchase_facts(session: Session, customer_ids: Iterable[uuid.UUID]) -> None:
     """Recompute first/last order time, order count and total spent of these customers from their orders.
 
-    One UPDATE per 5,000 customers with correlated aggregates (each an index lookup of the customer's
-    orders), so the database does the work in one round trip; imports refresh thousands per chunk."""
+    Set-based, per 5,000 customers: one UPDATE from their counted orders grouped by customer (an index
+    scan of orders by customer), one that clears the facts of those left without a counted order.
+    Imports refresh thousands of customers per chunk. (Not one correlated min()/max() subquery per
+    column: PostgreSQL may answer those by walking the placed_at index, which takes minutes at scale.)"""
     ids = list(customer_ids)
-    counted = (Order.customer_id == Customer.id) & Order.status.in_(COUNTED_STATUSES)
-
-    def over_orders(aggregate: Any) -> Any:
-        return select(aggregate).where(counted).scalar_subquery()
-
-    facts = {
-        "first_order_at": over_orders(func.min(Order.placed_at)),
-        "last_order_at": over_orders(func.max(Order.placed_at)),
-        "order_count": over_orders(func.count(Order.id)),
-        # Rounded in SQL: SQLite sums NUMERIC as floating point.
-        "total_spent": over_orders(func.round(func.coalesce(func.sum(Order.total_base), 0), 2)),
-    }
     for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        counted = Order.status.in_(COUNTED_STATUSES)
+        facts = (
+            select(
+                Order.customer_id,
+                func.min(Order.placed_at).label("first_order_at"),
+                func.max(Order.placed_at).label("last_order_at"),
+                func.count(Order.id).label("order_count"),
+                # Rounded in SQL: SQLite sums NUMERIC as floating point.
+                func.round(func.coalesce(func.sum(Order.total_base), 0), 2).label("total_spent"),
+            )
+            .where(Order.customer_id.in_(chunk), counted)
+            .group_by(Order.customer_id)
+            .subquery()
+        )
         session.execute(
             update(Customer)
-            .where(Customer.id.in_(ids[start : start + 5000]))
-            .values(facts)
+            .where(Customer.id == facts.c.customer_id)
+            .values({name: facts.c[name] for name in ("first_order_at", "last_order_at", "order_count", "total_spent")})
+            .execution_options(synchronize_session=False)
+        )
+        has_counted = select(Order.id).where(Order.customer_id == Customer.id, counted).exists()
+        session.execute(
+            update(Customer)
+            .where(Customer.id.in_(chunk), ~has_counted)
+            .values(first_order_at=None, last_order_at=None, order_count=0, total_spent=Decimal("0"))
             .execution_options(synchronize_session=False)
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -62,7 +63,12 @@ def start_up(tmp_path: Path, make_database_url: Callable[[str], str]) -> Iterato
 
     def start(*args: str) -> UpProcess:
         ports = {service: free_port() for service in Service}
-        env = {**os.environ, "RAPPORT_VAR_DIR": str(tmp_path / "var"), "RAPPORT_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "RAPPORT_VAR_DIR": str(tmp_path / "var"),
+            "RAPPORT_LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
         for service in Service:
             env[f"RAPPORT_{service.value.upper()}_DATABASE_URL"] = make_database_url(service.value)
         command = [sys.executable, "-m", "rapport.cli", "up", *args]
@@ -82,16 +88,34 @@ def start_up(tmp_path: Path, make_database_url: Callable[[str], str]) -> Iterato
         up.process.communicate(timeout=10)
 
 
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float = 30) -> str:
+    """What the process printed up to and including the line holding `marker`."""
+    assert process.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"{marker!r} not printed; got {seen!r}"
+        # Raw reads: a TextIOWrapper would buffer lines that select() then never reports.
+        if select.select([process.stdout], [], [], remaining)[0]:
+            chunk = os.read(process.stdout.fileno(), 65536)
+            assert chunk, f"output ended before {marker!r}; got {seen!r}"
+            seen += chunk.decode()
+    return seen
+
+
 def test_up_starts_all_five_and_sigterm_leaves_no_child(start_up: Callable[..., UpProcess]) -> None:
     up = start_up("--no-demo")
     _wait_ready(up.urls, up.process)
+    printed = _read_until(up.process, "Press Ctrl-C to stop.")
+    for service, url in up.urls.items():
+        assert url in printed, f"{service.value} URL not printed"
     children = up.children()
     assert len(children) == len(Service)
     up.process.send_signal(signal.SIGTERM)
     stdout, _ = up.process.communicate(timeout=20)
     assert up.process.returncode == 0
-    for service, url in up.urls.items():
-        assert url in stdout, f"{service.value} URL not printed"
+    assert "Rapport stopped." in stdout
     assert not [pid for pid in children if _alive(pid)]
 
 

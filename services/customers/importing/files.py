@@ -6,11 +6,8 @@ does not end a record: a newline ends one when the number of quote characters be
 escaped quote is two quotes, so the parity rule holds). Line numbers are physical lines of the file
 (a CSV header is line 1), so a reported line is the one an editor shows; blank lines are skipped.
 
-Values come out as text columns (pyarrow string arrays; an empty CSV field or a JSON null is null).
-NDJSON numbers and booleans are read as their JSON text and nested objects as JSON text, so a CSV file
-and an NDJSON file holding the same data import identically. Parsing is pyarrow's (C++); a block that
-pyarrow refuses (bad UTF-8, broken JSON, mixed value types) is parsed again record by record in Python
-to tell the bad records from the good ones.
+Values come out as text columns (pyarrow string arrays; an empty CSV field or a JSON null is null),
+parsed by `records`; a record that cannot be split into fields is a `BadRecord` of the block.
 """
 
 from __future__ import annotations
@@ -25,8 +22,8 @@ from typing import Literal
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.json as pa_json
+
+from .records import BadRecord, Records, json_text, parse_csv, parse_ndjson
 
 Format = Literal["csv", "ndjson"]
 FORMATS: tuple[Format, ...] = ("csv", "ndjson")
@@ -46,16 +43,6 @@ _NEWLINE, _QUOTE = 10, 34
 
 class FileProblem(ValueError):
     """The file as a whole cannot be imported (empty, not UTF-8, no usable header)."""
-
-
-@dataclass(frozen=True)
-class BadRecord:
-    """A record that could not even be split into fields."""
-
-    line: int
-    offset: int
-    raw: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -173,7 +160,7 @@ def inspect(path: Path, fmt: Format) -> Header:
             raise FileProblem(f"the first line is not valid JSON: {error}") from None
         if not isinstance(record, dict) or not record:
             raise FileProblem("the first line is not a JSON object with fields")
-        first_row = {str(name): _json_text(value) for name, value in record.items()}
+        first_row = {str(name): json_text(value) for name, value in record.items()}
         return Header(tuple(first_row), offset, 0, first_row)
     try:
         columns = tuple(name.strip() for name in next(csv.reader(io.StringIO(text, newline=""), strict=True)))
@@ -227,8 +214,8 @@ def read_block(
     end_line = line + len(all_newlines) + (1 if cut and raw[cut - 1] != _NEWLINE else 0)
     blank = content_ends == starts if fmt == "csv" else _blank_json(data, starts, content_ends)
     keep = ~blank
-    records = _Records(data[:cut], starts[keep], content_ends[keep], lines[keep], offset)
-    parsed, good, failed = _parse_csv(records, columns) if fmt == "csv" else _parse_ndjson(records)
+    records = Records(data[:cut], starts[keep], content_ends[keep], lines[keep], offset)
+    parsed, good, failed = parse_csv(records, columns) if fmt == "csv" else parse_ndjson(records)
     return Block(
         columns=parsed,
         lines=records.lines[good],
@@ -261,136 +248,3 @@ def _blank_json(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray
     for index in short:
         blank[index] = not data[starts[index] : ends[index]].strip()
     return blank
-
-
-@dataclass
-class _Records:
-    data: bytes
-    starts: np.ndarray  # relative to data
-    ends: np.ndarray
-    lines: np.ndarray
-    base: int
-
-    def text(self, index: int) -> bytes:
-        return self.data[self.starts[index] : self.ends[index]]
-
-    def bad(self, index: int, reason: str) -> BadRecord:
-        raw = self.text(index).decode("utf-8", errors="replace")
-        return BadRecord(int(self.lines[index]), int(self.starts[index]) + self.base, raw, reason)
-
-
-_Parsed = tuple[dict[str, pa.Array], np.ndarray, list[BadRecord]]
-
-
-def _parse_csv(records: _Records, columns: Sequence[str]) -> _Parsed:
-    names = list(columns)
-    if len(records.starts) == 0:
-        return {name: pa.array([], pa.string()) for name in names}, np.zeros(0, dtype=np.int64), []
-    invalid: list[int] = []
-
-    def skip(row: pa_csv.InvalidRow) -> str:
-        invalid.append(row.number)
-        return "skip"
-
-    try:
-        table = pa_csv.read_csv(
-            io.BytesIO(records.data),
-            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False, block_size=len(records.data) + 1),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return _parse_csv_slowly(records, names)
-    bad_rows = np.array(invalid, dtype=np.int64) - 1  # pyarrow numbers the non-blank records from 1
-    if table.num_rows + len(bad_rows) != len(records.starts):
-        return _parse_csv_slowly(records, names)
-    good = np.setdiff1d(np.arange(len(records.starts)), bad_rows)
-    failed = [records.bad(int(i), _field_count_reason(records, int(i), len(names))) for i in bad_rows]
-    return {name: table.column(name).combine_chunks() for name in names}, good, failed
-
-
-def _field_count_reason(records: _Records, index: int, expected: int) -> str:
-    text = records.text(index).decode("utf-8", errors="replace")
-    try:
-        got = len(next(csv.reader([text], strict=True), []))
-    except csv.Error as error:
-        return f"not a valid CSV record: {error}"
-    return f"expected {expected} fields, got {got}"
-
-
-def _parse_csv_slowly(records: _Records, names: list[str]) -> _Parsed:
-    values: list[list[str | None]] = [[] for _ in names]
-    good: list[int] = []
-    failed: list[BadRecord] = []
-    for index in range(len(records.starts)):
-        try:
-            text = records.text(index).decode("utf-8")
-        except UnicodeDecodeError as error:
-            failed.append(records.bad(index, f"not UTF-8 text (byte 0x{error.object[error.start]:02x})"))
-            continue
-        try:
-            rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-        except csv.Error as error:
-            failed.append(records.bad(index, f"not a valid CSV record: {error}"))
-            continue
-        fields = rows[0] if len(rows) == 1 else []
-        if len(fields) != len(names):
-            failed.append(records.bad(index, f"expected {len(names)} fields, got {len(fields)}"))
-            continue
-        good.append(index)
-        for column, value in zip(values, fields, strict=True):
-            column.append(value if value != "" else None)
-    arrays = {name: pa.array(column, pa.string()) for name, column in zip(names, values, strict=True)}
-    return arrays, np.array(good, dtype=np.int64), failed
-
-
-def _parse_ndjson(records: _Records) -> _Parsed:
-    if len(records.starts) == 0:
-        return {}, np.zeros(0, dtype=np.int64), []
-    try:
-        table = pa_json.read_json(
-            io.BytesIO(records.data),
-            read_options=pa_json.ReadOptions(use_threads=False, block_size=len(records.data) + 1),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return _parse_ndjson_slowly(records)
-    if table.num_rows != len(records.starts) or any(pa.types.is_nested(f.type) for f in table.schema):
-        return _parse_ndjson_slowly(records)
-    columns: dict[str, pa.Array] = {}
-    for name, values in zip(table.column_names, table.columns, strict=True):
-        array = values.combine_chunks()
-        columns[name] = array if pa.types.is_string(array.type) else array.cast(pa.string())
-    return columns, np.arange(len(records.starts)), []
-
-
-def _json_text(value: object) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return orjson.dumps(value).decode()
-
-
-def _parse_ndjson_slowly(records: _Records) -> _Parsed:
-    rows: list[dict[str, object]] = []
-    good: list[int] = []
-    failed: list[BadRecord] = []
-    for index in range(len(records.starts)):
-        try:
-            record = orjson.loads(records.text(index))
-        except orjson.JSONDecodeError as error:
-            failed.append(records.bad(index, f"not valid JSON: {error}"))
-            continue
-        if not isinstance(record, dict):
-            failed.append(records.bad(index, f"expected a JSON object, got {type(record).__name__}"))
-            continue
-        rows.append(record)
-        good.append(index)
-    names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(row))
-    columns = {name: pa.array([_json_text(row.get(name)) for row in rows], pa.string()) for name in names}
-    return columns, np.array(good, dtype=np.int64), failed
