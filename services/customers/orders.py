@@ -24,7 +24,7 @@ from rapport.errors import NotFound
 from . import cleaning, schemas, store
 from .models import Customer, Order, OrderItem
 from .schemas import FieldError, OrderBatchRecord, RecordStatus
-from .sync import Batch, external_id_of, pydantic_errors
+from .sync import Batch, admission_error, external_id_of, pydantic_errors
 
 CENT = Decimal("0.01")
 COUNTED_STATUSES = (schemas.OrderStatus.placed.value, schemas.OrderStatus.paid.value)
@@ -81,24 +81,16 @@ def _validate(
         except ValidationError as error:
             batch.fail(index, external_id_of(raw), pydantic_errors(error))
             continue
-        if (partner_source is not None and partner_source != record.source) or (
-            partner_source is not None and partner_source != record.customer.source
-        ):
-            batch.fail(
-                index,
-                record.external_id,
-                [FieldError(loc="source", msg=f"this partner may only sync source {partner_source!r}")],
-            )
+        refused = admission_error(
+            index,
+            (record.source, record.external_id),
+            sources=(record.source, record.customer.source),
+            seen=seen,
+            partner_source=partner_source,
+        )
+        if refused is not None:
+            batch.fail(index, record.external_id, [refused])
             continue
-        key = (record.source, record.external_id)
-        if key in seen:
-            batch.fail(
-                index,
-                record.external_id,
-                [FieldError(loc="external_id", msg=f"duplicate of record {seen[key]} in this batch")],
-            )
-            continue
-        seen[key] = index
         order, errors = _clean(record, fx_rates)
         if order is None:
             batch.fail(index, record.external_id, errors)

@@ -85,6 +85,24 @@ def clean_profile(given: dict[str, Any], *, default_region: str) -> tuple[CleanP
     return (cleaned, tags, consents), errors
 
 
+def admission_error(
+    index: int,
+    key: tuple[str, str],
+    *,
+    sources: Sequence[str],
+    seen: dict[tuple[str, str], int],
+    partner_source: str | None,
+) -> FieldError | None:
+    """Why record `index` may not be written in this batch: a source the partner does not own, or a
+    (source, external_id) key an earlier record already used. Records the key as seen when admitted."""
+    if partner_source is not None and any(source != partner_source for source in sources):
+        return FieldError(loc="source", msg=f"this partner may only sync source {partner_source!r}")
+    if key in seen:
+        return FieldError(loc="external_id", msg=f"duplicate of record {seen[key]} in this batch")
+    seen[key] = index
+    return None
+
+
 def _validate_customers(
     records: Sequence[Any], batch: Batch, *, default_region: str, partner_source: str | None
 ) -> list[CleanCustomer]:
@@ -96,22 +114,16 @@ def _validate_customers(
         except ValidationError as error:
             batch.fail(index, external_id_of(raw), pydantic_errors(error))
             continue
-        key = (record.source, record.external_id)
-        if partner_source is not None and record.source != partner_source:
-            batch.fail(
-                index,
-                record.external_id,
-                [FieldError(loc="source", msg=f"this partner may only sync source {partner_source!r}")],
-            )
+        refused = admission_error(
+            index,
+            (record.source, record.external_id),
+            sources=(record.source,),
+            seen=seen,
+            partner_source=partner_source,
+        )
+        if refused is not None:
+            batch.fail(index, record.external_id, [refused])
             continue
-        if key in seen:
-            batch.fail(
-                index,
-                record.external_id,
-                [FieldError(loc="external_id", msg=f"duplicate of record {seen[key]} in this batch")],
-            )
-            continue
-        seen[key] = index
         profile, errors = clean_profile(
             record.model_dump(exclude_unset=True, exclude={"source", "external_id"}), default_region=default_region
         )
