@@ -219,7 +219,12 @@ def list_changes(session: Session, *, after: int, limit: int) -> list[Change]:
 
 def current_profiles(session: Session, customer_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     """Writable columns, version and tags of `customer_ids`, keyed by id. A merged-away customer's
-    entry is its survivor's profile, so writes through an old identity land on the survivor."""
+    entry is its survivor's profile, so writes through an old identity land on the survivor.
+
+    The rows are locked for the rest of the transaction (FOR UPDATE on PostgreSQL; SQLite has one
+    writer anyway), in id order so that two batches never deadlock: a merge, erase or update committed
+    while this batch waited is seen, so the batch never writes onto a merged-away or erased row and
+    never loses a concurrent update."""
     columns = [getattr(Customer, name) for name in PROFILE_FIELDS]
     consents = [getattr(Customer, f"consent_{name}") for name in CONSENTS]
     profiles: dict[uuid.UUID, dict[str, Any]] = {}
@@ -228,13 +233,19 @@ def current_profiles(session: Session, customer_ids: set[uuid.UUID]) -> dict[uui
     for _ in range(8):  # merge chains are short; the bound guards against a cycle
         if not wanted:
             break
-        ids = list(wanted)
+        ids = sorted(wanted)
         wanted = set()
         for start in range(0, len(ids), 5000):
-            query = select(Customer.id, Customer.version, Customer.merged_into, *columns, *consents).where(
+            query = select(
+                Customer.id, Customer.version, Customer.merged_into, Customer.erased_at, *columns, *consents
+            ).where(
                 Customer.id.in_(ids[start : start + 5000])
             )
+            query = query.order_by(Customer.id).with_for_update(of=Customer)
             for row in session.execute(query).mappings():
+                if row["erased_at"] is not None:
+                    # Erasure removes identities, so only a batch that looked them up just before sees this.
+                    raise Conflict(f"Customer {row['id']} was erased while this request ran; retry the request.")
                 if row["merged_into"] is not None:
                     redirects[row["id"]] = row["merged_into"]
                     if row["merged_into"] not in profiles:

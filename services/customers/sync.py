@@ -8,12 +8,14 @@ is a handful of set-based statements, not one round trip per record.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from pydantic import ValidationError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -85,6 +87,71 @@ def clean_profile(given: dict[str, Any], *, default_region: str) -> tuple[CleanP
     return (cleaned, tags, consents), errors
 
 
+# Below this many records with the same fields, cleaning record by record is cheaper than building a frame.
+FRAME_MIN_RECORDS = 32
+_PASSED_THROUGH = ("consents", "signed_up_at")
+
+
+def clean_profiles(
+    given: Sequence[dict[str, Any]], *, default_region: str
+) -> list[tuple[CleanProfile | None, list[FieldError]]]:
+    """`clean_profile` of many records: (profile, []) or (None, errors) for each, in order.
+
+    Records that carry the same fields are cleaned together as a frame (`cleaning.clean_customers_frame`),
+    each distinct value once: names, cities, vocabularies, dates and email domains repeat across a batch.
+    The frame cleaner gives exactly the per-record result, so grouping never changes an answer.
+    """
+    outcomes: list[tuple[CleanProfile | None, list[FieldError]]] = [(None, [])] * len(given)
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for position, record in enumerate(given):
+        groups[tuple(sorted(record))].append(position)
+    for fields, positions in groups.items():
+        members = [given[position] for position in positions]
+        if len(members) < FRAME_MIN_RECORDS:
+            cleaned = [_outcome(*clean_profile(member, default_region=default_region)) for member in members]
+        else:
+            cleaned = _clean_group(members, fields, default_region=default_region)
+        for position, outcome in zip(positions, cleaned, strict=True):
+            outcomes[position] = outcome
+    return outcomes
+
+
+def _outcome(profile: CleanProfile, errors: list[FieldError]) -> tuple[CleanProfile | None, list[FieldError]]:
+    return (None, errors) if errors else (profile, errors)
+
+
+def _clean_group(
+    members: Sequence[dict[str, Any]], fields: Sequence[str], *, default_region: str
+) -> list[tuple[CleanProfile | None, list[FieldError]]]:
+    # object columns keep each value as sent: a column of ints with a None must not become floats.
+    frame = pd.DataFrame({name: pd.Series([m[name] for m in members], dtype=object) for name in fields})
+    profile = frame.drop(columns=[name for name in _PASSED_THROUGH if name in fields])
+    cleaned, rejected = cleaning.clean_customers_frame(profile, default_region=default_region)
+    errors: list[list[FieldError]] = [[] for _ in members]
+    for row, issues in zip(rejected.index.tolist(), rejected[cleaning.REASONS].tolist(), strict=True):
+        errors[row] = [FieldError(loc=issue.loc, msg=issue.msg) for issue in issues]
+    signed_up: list[datetime | None] = [None] * len(members)
+    if "signed_up_at" in fields:
+        for row, member in enumerate(members):
+            try:
+                signed_up[row] = cleaning.parse_datetime(member["signed_up_at"], field="signed_up_at")
+            except cleaning.CleaningError as error:
+                errors[row].append(FieldError(loc=error.field, msg=error.message))
+    outcomes: list[tuple[CleanProfile | None, list[FieldError]]] = [(None, row_errors) for row_errors in errors]
+    for row, values in zip(cleaned.index.tolist(), cleaned.to_dict("records"), strict=True):
+        if errors[row]:
+            continue
+        columns = {str(name): value for name, value in values.items()}
+        tags = columns.pop("tags", None)
+        if "income_band" not in fields and columns.get("income") is None:
+            columns.pop("income_band", None)  # a band is only derived from an income, as in clean_customer
+        if "signed_up_at" in fields:
+            columns["signed_up_at"] = signed_up[row]
+        consents = members[row].get("consents") or {}
+        outcomes[row] = ((columns, (tags or []) if "tags" in fields else None, consents), [])
+    return outcomes
+
+
 def admission_error(
     index: int,
     key: tuple[str, str],
@@ -106,7 +173,7 @@ def admission_error(
 def _validate_customers(
     records: Sequence[Any], batch: Batch, *, default_region: str, partner_source: str | None
 ) -> list[CleanCustomer]:
-    valid: list[CleanCustomer] = []
+    admitted: list[tuple[int, CustomerBatchRecord]] = []
     seen: dict[tuple[str, str], int] = {}
     for index, raw in enumerate(records):
         try:
@@ -124,13 +191,16 @@ def _validate_customers(
         if refused is not None:
             batch.fail(index, record.external_id, [refused])
             continue
-        profile, errors = clean_profile(
-            record.model_dump(exclude_unset=True, exclude={"source", "external_id"}), default_region=default_region
-        )
-        if errors:
+        admitted.append((index, record))
+    given = [record.model_dump(exclude_unset=True, exclude={"source", "external_id"}) for _, record in admitted]
+    valid: list[CleanCustomer] = []
+    for (index, record), (profile, errors) in zip(
+        admitted, clean_profiles(given, default_region=default_region), strict=True
+    ):
+        if profile is None:
             batch.fail(index, record.external_id, errors)
-            continue
-        valid.append(CleanCustomer(index, record.source, record.external_id, *profile))
+        else:
+            valid.append(CleanCustomer(index, record.source, record.external_id, *profile))
     return valid
 
 

@@ -86,6 +86,45 @@ def test_normalise_email_rejects_invalid_addresses_naming_the_field(raw: str) ->
     assert error.message.startswith("not a valid email address: ")
 
 
+_LOCAL_CHARS = "abcdefghijklmnopqrstuvwxyzABC0123456789._-+!#$%&'*/=?^`{|}~\"@ (),:;<>[]\\é中"
+_DOMAINS = [
+    "gmail.com",
+    "qq.com",
+    "Example.COM",
+    "localhost",
+    "x.test",
+    "a..b.com",
+    "-bad.com",
+    "münchen.de",
+    "xn--mnchen-3ya.de",
+    "163.com",
+    "[127.0.0.1]",
+    "com",
+    "b.c",
+    "a" * 64 + ".com",
+    "valid.co.uk",
+    "",
+]
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(local=st.text(alphabet=_LOCAL_CHARS, max_size=70), domain=st.sampled_from(_DOMAINS))
+def test_normalise_email_fast_path_agrees_with_email_validator(local: str, domain: str) -> None:
+    """The cached-domain fast path gives exactly email-validator's verdict and normalised address."""
+    from email_validator import EmailNotValidError, validate_email
+
+    address = f"{local}@{domain}".lower()
+    try:
+        expected: str | None = str(validate_email(address, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        expected = None
+    try:
+        got: str | None = cleaning.contact._validated(address)
+    except EmailNotValidError:
+        got = None
+    assert got == expected
+
+
 # --- phone ----------------------------------------------------------------------------------------------
 
 
@@ -753,3 +792,37 @@ def test_is_missing_agrees_with_pandas() -> None:
     values: list[Any] = [None, NAN, pd.NA, pd.NaT, Decimal("NaN"), np.datetime64("NaT"), "", 0, [], {}]
     assert [cleaning.text.is_missing(value) for value in values] == [True] * 6 + [False] * 4
     assert pd.Series(values, dtype=object).isna().tolist() == [True] * 6 + [False] * 4
+
+
+# --- batches: the batch API cleans records with the same fields as one frame ------------------------------
+
+
+def test_batch_profile_cleaning_equals_per_record_cleaning() -> None:
+    """`sync.clean_profiles` groups records by their fields and cleans large groups as frames; every
+    record's outcome equals `sync.clean_profile` of that record alone, partial records and errors included."""
+    from services.customers import sync
+
+    frame = _messy_frame(300, seed=7, invalid_share=0.1).drop(columns=["source"])
+    rows = [{str(key): _cell(value) for key, value in row.items()} for row in frame.to_dict("records")]
+    rng = np.random.default_rng(3)
+    given: list[dict[str, Any]] = []
+    for position, row in enumerate(rows):
+        if position % 3 == 0:  # a group of full records with signed_up_at and consents
+            record = row | {"signed_up_at": ["2024-01-02 03:04:05", "yesterday", None][position % 9 // 3]}
+            given.append(record | {"consents": {"email": True}})
+        elif position % 3 == 1:  # a group of partial records (the same subset of fields)
+            given.append({key: row[key] for key in ("email", "phone", "city", "income")})
+        else:  # small groups of random subsets, cleaned record by record
+            keys = [key for key in row if rng.random() < 0.5]
+            given.append({key: row[key] for key in keys})
+    batched = sync.clean_profiles(given, default_region="CN")
+    assert len(batched) == len(given)
+    for record, (profile, errors) in zip(given, batched, strict=True):
+        expected, expected_errors = sync.clean_profile(record, default_region="CN")
+        assert errors == expected_errors, record
+        if not expected_errors:
+            assert profile is not None
+            columns, tags, consents = profile
+            expected_columns, expected_tags, expected_consents = expected
+            assert {k: _cell(v) for k, v in columns.items()} == {k: _cell(v) for k, v in expected_columns.items()}
+            assert (tags, consents) == (expected_tags, expected_consents), record

@@ -14,7 +14,7 @@ from .attributes import normalise_attributes
 from .contact import normalise_email, normalise_phone
 from .dates import parse_birth_date, parse_date, parse_datetime
 from .errors import CleaningError, FieldIssue
-from .frame import clean_customers_frame
+from .frame import REASONS, clean_customers_frame
 from .income import income_band_for, normalise_income
 from .places import normalise_city, normalise_country
 from .record import CUSTOMER_FIELDS, clean_customer
@@ -34,6 +34,7 @@ __all__ = [
     "EDUCATION_LEVELS",
     "GENDERS",
     "INCOME_BANDS",
+    "REASONS",
     "CleaningError",
     "FieldIssue",
     "clean_customer",
