@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
+import pytest
+from sqlalchemy import Engine, text
 
+from rapport.db import make_engine
+from tests.conftest import BACKEND
 from tests.support import assert_problem
 
 
@@ -175,3 +181,49 @@ def test_partner_may_only_sync_its_own_source(api: httpx.Client) -> None:
         **{"X-Rapport-Source": "shop"},
     )  # fmt: skip
     assert orders["results"][0]["status"] == "error"
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="row locks between concurrent writers are PostgreSQL's")
+def test_batch_waiting_on_a_merge_writes_to_the_survivor(api: httpx.Client, database_url: str) -> None:
+    """A merge commits while a batch for the merged-away customer waits on its row: the batch's update lands
+    on the survivor, and the merged-away row keeps its old values."""
+    loser, survivor = (
+        r["id"]
+        for r in _batch(
+            api,
+            "/v1/customers:batchUpsert",
+            [
+                {"source": "crm", "external_id": "L", "city": "Hangzhou"},
+                {"source": "crm", "external_id": "S", "city": "Ningbo"},
+            ],
+        )["results"]
+    )
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as merging:
+            # What a merge does to the rows, held uncommitted so the batch has to wait for it.
+            merging.execute(text("UPDATE customers SET merged_into = :s WHERE id = :l"), {"s": survivor, "l": loser})
+            with ThreadPoolExecutor(1) as pool:
+                pending = pool.submit(
+                    _batch, api, "/v1/customers:batchUpsert", [{"source": "crm", "external_id": "L", "city": "Wuxi"}]
+                )
+                _wait_for_a_lock_wait(engine)
+                merging.commit()
+                result = pending.result(timeout=30)["results"][0]
+    finally:
+        engine.dispose()
+    assert (result["status"], result["id"]) == ("updated", survivor)
+    assert api.get(f"/v1/customers/{survivor}").json()["city"] == "Wuxi"
+    with make_engine(database_url).connect() as connection:
+        assert connection.execute(text("SELECT city FROM customers WHERE id = :l"), {"l": loser}).scalar() == "Hangzhou"
+
+
+def _wait_for_a_lock_wait(engine: Engine) -> None:
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    deadline = time.monotonic() + 20
+    with engine.connect() as watcher:
+        while watcher.execute(query).scalar() == 0:
+            assert time.monotonic() < deadline, "the batch never waited on the merge's row lock"
+            time.sleep(0.05)
