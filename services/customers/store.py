@@ -20,25 +20,13 @@ from rapport.db import bulk_insert
 from rapport.errors import Conflict, NotFound
 from rapport.pagination import decode_cursor, encode_cursor
 
-from . import schemas
+from . import cleaning, schemas
 from .models import Change, Customer, CustomerTag, Identity
 
-# Profile columns a client may write; everything else on the row is derived or managed.
+# Customer columns a client writes: the cleaned fields (tags live in their own table), plus signed_up_at;
+# everything else on the row is derived or managed.
 PROFILE_FIELDS = (
-    "given_name",
-    "family_name",
-    "email",
-    "phone",
-    "gender",
-    "birth_date",
-    "income",
-    "income_band",
-    "occupation",
-    "education",
-    "country",
-    "region",
-    "city",
-    "address",
+    *(name for name in cleaning.CUSTOMER_FIELDS if name not in ("tags", "attributes")),
     "signed_up_at",
     "attributes",
 )
