@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.orm import Session
 
 from rapport import filters
@@ -55,21 +55,54 @@ def compile_filter(raw: Any) -> ColumnElement[bool]:
     return filters.to_sql(filters.parse_filter(raw, FIELDS), FIELDS)
 
 
+def _tune(session: Session) -> None:
+    # A count over 1M rows is costed far above jit_above_cost, and compiling it takes longer (50-100 ms)
+    # than running it from an index; SET LOCAL lasts until the request's transaction ends.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+
+
 def count(session: Session, raw_filter: Any) -> int:
+    """The exact number of live customers matching the filter; raises Invalid (422)."""
     condition = compile_filter(raw_filter)
+    _tune(session)
+    return _count(session, condition)
+
+
+def _count(session: Session, condition: ColumnElement[bool]) -> int:
+    # Only columns of the filter are read, so the partial covering indexes over live customers
+    # (models.SEARCH_INDEXES) can answer it by an index-only scan.
     return int(session.scalar(select(func.count()).select_from(Customer).where(_live(), condition)) or 0)
+
+
+#: Up to this many matches, the first page's ids come from enumerating every match (an index-only scan
+#: when an index covers the filter) and sorting them; beyond it, from walking the primary key, which
+#: meets a match every N_live / total rows. Measured at 1M customers: a walk that passes 7,000
+#: non-matching rows takes 30-70 ms, enumerating 20,000 index entries about 10 ms.
+ENUMERATE_BELOW = 20_000
 
 
 def search(
     session: Session, raw_filter: Any, *, limit: int, cursor: str | None, with_total: bool
 ) -> tuple[list[Customer], str | None, int | None]:
-    """A page of matching live customers in id order, the next cursor, and the total when asked."""
+    """A page of matching live customers in id order, the next cursor, and the total when asked.
+
+    Raises Invalid (422) for a bad filter or cursor."""
     condition = compile_filter(raw_filter)
     after = decode_cursor(cursor, arity=1)
-    query = select(Customer).where(_live(), condition).order_by(Customer.id).limit(limit + 1)
+    _tune(session)
+    total = _count(session, condition) if with_total else None
+    matches = select(Customer.id).where(_live(), condition)
     if after is not None:
-        query = query.where(Customer.id > uuid.UUID(str(after[0])))
+        matches = matches.where(Customer.id > uuid.UUID(str(after[0])))
+    if total is not None and total <= ENUMERATE_BELOW:
+        # MATERIALIZED keeps PostgreSQL from walking the primary key for the ORDER BY ... LIMIT.
+        enumerated = matches.cte("matches").prefix_with("MATERIALIZED", dialect="postgresql")
+        ids = select(enumerated.c.id).order_by(enumerated.c.id).limit(limit + 1)
+    else:
+        ids = matches.order_by(Customer.id).limit(limit + 1)
+    # The page's ids first, then only their rows.
+    query = select(Customer).where(Customer.id.in_(ids.scalar_subquery())).order_by(Customer.id)
     rows = list(session.scalars(query))
     next_cursor = encode_cursor([str(rows[limit - 1].id)]) if len(rows) > limit else None
-    total = count(session, raw_filter) if with_total else None
     return rows[:limit], next_cursor, total

@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.customers import search
 from tests.support import assert_problem
 
 CITIES = ["Shanghai", "Beijing", "London", "Shenzhen"]
@@ -174,3 +176,32 @@ def test_unknown_field_and_wrong_type_are_422_naming_the_field(api: httpx.Client
         api.post("/v1/customers:search", json={"filter": {"field": "age", "op": "gt", "value": "old"}}), 422
     )
     assert "age" in str(wrong["errors"])
+
+
+@pytest.mark.parametrize("enumerate_below", [0, 1_000_000])
+def test_pages_and_totals_skip_merged_and_erased_customers(
+    api: httpx.Client, monkeypatch: pytest.MonkeyPatch, enumerate_below: int
+) -> None:
+    """Both first-page strategies (walk the id order, or enumerate the matches and sort them) list the
+    same live customers in id order, and the total leaves merged-away and erased customers out."""
+    monkeypatch.setattr(search, "ENUMERATE_BELOW", enumerate_below)
+    people = [{"source": "t", "external_id": str(i), "city": "Shanghai", "tags": ["vip"]} for i in range(30)]
+    ids = [r["id"] for r in api.post("/v1/customers:batchUpsert", json={"records": people}).json()["results"]]
+    assert api.post(f"/v1/customers/{ids[0]}:merge", json={"from": [ids[1]]}).status_code == 200
+    assert api.delete(f"/v1/customers/{ids[2]}").status_code == 204
+    live = set(ids) - {ids[1], ids[2]}
+    for filter_ in (
+        {"field": "city", "op": "eq", "value": "Shanghai"},
+        {
+            "all": [
+                {"field": "tags", "op": "contains", "value": "vip"},
+                {"field": "city", "op": "exists", "value": True},
+            ]
+        },
+    ):
+        found, total = _search_all(api, filter_)
+        assert found == live
+        assert total == len(live)
+        assert api.post("/v1/customers:count", json={"filter": filter_}).json()["count"] == len(live)
+        first = api.post("/v1/customers:search", json={"filter": filter_, "limit": 10}).json()["items"]
+        assert [item["id"] for item in first] == sorted(live)[:10]
