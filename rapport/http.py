@@ -23,7 +23,9 @@ log = logging.getLogger("rapport.http")
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retry idempotent calls on connection errors and 502/503/504, with exponential backoff."""
+    """Retry idempotent calls on connection errors and 502/503/504, with exponential backoff.
+
+    The clients' loops only send and wait: `pause` decides, so sync and async retry identically."""
 
     retries: int = 2
     backoff_seconds: float = 0.05
@@ -35,6 +37,14 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         return float(self.backoff_seconds * (2**attempt))
+
+    def pause(self, method: str, path: str, attempt: int, *, status: int | None = None) -> float | None:
+        """Seconds to wait before retrying after `attempt` (0-based) ended with `status`, or with a
+        connection error when `status` is None; None when that outcome is final."""
+        if not self.should_retry(method, attempt, status=status, error=status is None):
+            return None
+        log.info("retrying %s %s", method, path, extra={"attempt": attempt + 1, "status": status})
+        return self.delay(attempt)
 
 
 def _headers(token: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -67,19 +77,18 @@ class ServiceClient:
         self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:
         """Send a request; raises httpx.TransportError when the last attempt cannot connect."""
-        attempt = 0
+        headers, attempt = _headers(self.token, headers), 0
         while True:
             try:
-                response = self._client.request(method, path, headers=_headers(self.token, headers), **kwargs)
+                response = self._client.request(method, path, headers=headers, **kwargs)
             except httpx.TransportError:
-                if not self.retry.should_retry(method, attempt, error=True):
+                if (pause := self.retry.pause(method, path, attempt)) is None:
                     raise
             else:
-                if not self.retry.should_retry(method, attempt, status=response.status_code):
+                if (pause := self.retry.pause(method, path, attempt, status=response.status_code)) is None:
                     return response
                 response.close()
-            log.info("retrying %s %s", method, path, extra={"attempt": attempt + 1})
-            time.sleep(self.retry.delay(attempt))
+            time.sleep(pause)
             attempt += 1
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -118,19 +127,18 @@ class AsyncServiceClient:
         self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
     ) -> httpx.Response:
         """Send a request; raises httpx.TransportError when the last attempt cannot connect."""
-        attempt = 0
+        headers, attempt = _headers(self.token, headers), 0
         while True:
             try:
-                response = await self._client.request(method, path, headers=_headers(self.token, headers), **kwargs)
+                response = await self._client.request(method, path, headers=headers, **kwargs)
             except httpx.TransportError:
-                if not self.retry.should_retry(method, attempt, error=True):
+                if (pause := self.retry.pause(method, path, attempt)) is None:
                     raise
             else:
-                if not self.retry.should_retry(method, attempt, status=response.status_code):
+                if (pause := self.retry.pause(method, path, attempt, status=response.status_code)) is None:
                     return response
                 await response.aclose()
-            log.info("retrying %s %s", method, path, extra={"attempt": attempt + 1})
-            await asyncio.sleep(self.retry.delay(attempt))
+            await asyncio.sleep(pause)
             attempt += 1
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:

@@ -26,6 +26,8 @@ from rapport import migrations
 from rapport.config import Service, Settings
 from rapport.db import drop_database, ensure_database, make_engine, make_sessionmaker, transaction
 from services.customers import exports, store
+from services.customers.exports import encoders as export_encoders
+from services.customers.exports import rows as export_rows
 from services.customers.models import Change, Customer, Interaction
 from tests.conftest import BACKEND, POSTGRES_SERVER
 from tests.support import TOKEN_HEADERS, assert_problem, start_service
@@ -325,8 +327,8 @@ def test_small_chunks_and_row_groups_visit_every_row_once(
     _batch(api, "/v1/customers:batchUpsert", more)
     _add_interactions(database_url, [(ids["c1"], "page_view", f"2026-01-01T00:00:{s:02d}Z", {}) for s in range(7)])
     for name, size in ("ORDERS_PER_CHUNK", 1), ("CUSTOMERS_PER_CHUNK", 2), ("INTERACTIONS_PER_CHUNK", 3):
-        monkeypatch.setattr(exports, name, size)
-    monkeypatch.setattr(exports, "ROW_GROUP_ROWS", 2)
+        monkeypatch.setattr(export_rows, name, size)
+    monkeypatch.setattr(export_encoders, "ROW_GROUP_ROWS", 2)
     assert _read(_export(api, "orders", fmt), fmt, "orders") == _expected_lines(ids)
     customers = _read(_export(api, "customers", fmt, as_of="2100-01-01"), fmt, "customers")
     assert len(customers) == len({row["id"] for row in customers}) == 12
@@ -356,7 +358,7 @@ def test_an_export_in_progress_does_not_block_other_requests(
     api: httpx.Client, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     load_order_lines(database_url, lines=50_000)
-    monkeypatch.setattr(exports, "ORDERS_PER_CHUNK", 100)
+    monkeypatch.setattr(export_rows, "ORDERS_PER_CHUNK", 100)
     received: list[int] = []
 
     def download() -> None:
@@ -385,16 +387,16 @@ def test_a_failure_after_the_first_byte_aborts_the_transfer(
     """Once the status line is sent an error cannot become a problem+json: the server drops the
     connection instead, so a client gets a transfer error and never mistakes a cut file for a whole."""
     _seed(api)
-    reader = exports._order_line_chunks
+    reader = export_rows.order_line_chunks
 
     def failing(*args: Any) -> Iterator[exports.Rows]:
         chunks = reader(*args)
         yield next(chunks)
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(exports, "_order_line_chunks", failing)
-    monkeypatch.setattr(exports, "ORDERS_PER_CHUNK", 1)
-    monkeypatch.setattr(exports, "ROW_GROUP_ROWS", 1)
+    monkeypatch.setattr(export_rows, "order_line_chunks", failing)
+    monkeypatch.setattr(export_rows, "ORDERS_PER_CHUNK", 1)
+    monkeypatch.setattr(export_encoders, "ROW_GROUP_ROWS", 1)
     with pytest.raises(httpx.RemoteProtocolError):
         _export(api, "orders", fmt)
 

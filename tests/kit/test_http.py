@@ -106,3 +106,14 @@ def test_async_client_retries_and_propagates(server_url: str) -> None:
     assert status == 200
     assert calls["GET d"] == 3
     assert echoed == {"request_id": "async-7", "token": "t"}
+
+
+def test_retry_policy_pauses_double_and_end_after_the_last_retry() -> None:
+    policy = RetryPolicy(retries=2, backoff_seconds=0.1)
+    assert [policy.pause("GET", "/x", attempt, status=503) for attempt in range(3)] == [0.1, 0.2, None]
+    assert policy.pause("DELETE", "/x", 0) == 0.1  # a connection error on an idempotent call
+    assert policy.pause("get", "/x", 0, status=504) == 0.1
+    assert policy.pause("GET", "/x", 0, status=500) is None
+    assert policy.pause("GET", "/x", 0, status=200) is None
+    assert policy.pause("POST", "/x", 0) is None
+    assert policy.pause("PATCH", "/x", 0, status=503) is None
