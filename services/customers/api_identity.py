@@ -16,9 +16,10 @@ from rapport.auth import ServiceAuth
 from rapport.deps import SessionDep, SettingsDep
 from rapport.routing import KitRoute
 
-from . import duplicates, merge, privacy, store
+from . import merge, privacy, store
 from .deps import Actor, CurrentCustomer, etag
-from .schemas import CustomerRead
+from .duplicates import candidates, listing, lookup, rules
+from .schemas import CustomerDuplicates, CustomerRead, DuplicatePage, DuplicateRefreshRead, MergeIn
 
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["identity"])
 
@@ -28,30 +29,37 @@ MinScore = Annotated[
 ]
 
 
-@router.get("/duplicates", response_model=duplicates.DuplicatePage)
+@router.get("/duplicates", response_model=DuplicatePage)
 def list_duplicates(
     session: SessionDep,
     limit: Limit = 50,
     cursor: str | None = None,
-    min_score: MinScore = duplicates.DEFAULT_MIN_SCORE,
-) -> duplicates.DuplicatePage:
-    return duplicates.list_pairs(session, limit=limit, cursor=cursor, min_score=min_score)
+    min_score: MinScore = rules.DEFAULT_MIN_SCORE,
+) -> DuplicatePage:
+    """Stored candidate pairs, brought up to date with the customers changed since (see docs/api.md)."""
+    return listing.list_pairs(session, limit=limit, cursor=cursor, min_score=min_score)
 
 
-@router.get("/customers/{customer_id}/duplicates", response_model=duplicates.CustomerDuplicates)
+@router.post("/duplicates:refresh", response_model=DuplicateRefreshRead)
+def refresh_duplicates(session: SessionDep) -> DuplicateRefreshRead:
+    """Recompute every stored candidate pair from the whole base (after a bulk import)."""
+    return candidates.refresh_all(session)
+
+
+@router.get("/customers/{customer_id}/duplicates", response_model=CustomerDuplicates)
 def list_customer_duplicates(
     customer: CurrentCustomer,
     session: SessionDep,
     settings: SettingsDep,
-    min_score: MinScore = duplicates.DEFAULT_MIN_SCORE,
-) -> duplicates.CustomerDuplicates:
-    return duplicates.for_customer(session, customer, currency=settings.base_currency, min_score=min_score)
+    min_score: MinScore = rules.DEFAULT_MIN_SCORE,
+) -> CustomerDuplicates:
+    return lookup.for_customer(session, customer, currency=settings.base_currency, min_score=min_score)
 
 
 @router.post("/customers/{customer_id}:merge", response_model=CustomerRead)
 def merge_customers(
     customer_id: uuid.UUID,
-    body: merge.MergeIn,
+    body: MergeIn,
     session: SessionDep,
     settings: SettingsDep,
     actor: Actor,

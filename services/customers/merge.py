@@ -18,21 +18,15 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from rapport.errors import Conflict, Gone, Invalid, NotFound
 
-from . import orders, schemas, store
+from . import orders, store
 from .models import AuditRecord, Customer, Identity, Interaction, Merge, Order
 
-MAX_MERGED = 50
 MAX_CHAIN = 8
-
-
-class MergeIn(schemas.Strict):
-    from_: list[uuid.UUID] = Field(alias="from", min_length=1, max_length=MAX_MERGED)
 
 
 def survivor_of(session: Session, customer: Customer) -> Customer:

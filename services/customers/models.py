@@ -101,6 +101,15 @@ Index(
     name_key(Customer.given_name),
     Customer.birth_date,
 )
+# Whole name + city and name + birth date groups (duplicates/candidates.py recounts junk groups by them:
+# a common name alone matches thousands of rows).
+Index("ix_customers_name_city_key", name_key(Customer.family_name), name_key(Customer.given_name), Customer.city)
+Index(
+    "ix_customers_name_birth_date_key",
+    name_key(Customer.family_name),
+    name_key(Customer.given_name),
+    Customer.birth_date,
+)
 
 # Search (search.py): partial indexes over live customers only (the predicate every search carries), each
 # led by the columns of a common query shape and, on PostgreSQL, covering the other often-filtered
@@ -280,3 +289,66 @@ class ImportJob(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CandidatePair(Base):
+    """A stored duplicate candidate pair (duplicates/candidates.py): customer_a < customer_b, the
+    uncapped points and the evidence mask (score and reasons are derived from them). Every pair sharing
+    a bounded key group is kept, also those at 0 points or less, so a refresh finds a changed customer's
+    former partners here."""
+
+    __tablename__ = "duplicate_candidates"
+
+    customer_a: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_b: Mapped[uuid.UUID] = mapped_column(primary_key=True, index=True)
+    points: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The listing's keyset order: best first, ties in id order.
+Index(
+    "ix_duplicate_candidates_rank",
+    CandidatePair.points.desc(),
+    CandidatePair.customer_a,
+    CandidatePair.customer_b,
+)
+
+
+class JunkKey(Base):
+    """A blocking-key value shared by more live customers than the key allows (no pairs, reported)."""
+
+    __tablename__ = "duplicate_junk_keys"
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    family_key: Mapped[str | None] = mapped_column(String(200))
+    given_key: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    city: Mapped[str | None] = mapped_column(String(100))
+    customers: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_duplicate_junk_keys_key_customers", "key", "customers"),)
+
+
+class DuplicateRefresh(Base):
+    """One row: how far the stored candidates follow the change feed."""
+
+    __tablename__ = "duplicate_refreshes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    change_seq: Mapped[int] = mapped_column(BIG_ID)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    refreshed_all_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Customers changed since the whole refresh: a bound on how far a stored junk count may run high.
+    changed_since_all: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DuplicateScope(Base):
+    """Scratch rows of one refresh transaction: the customers whose pairs it recomputes."""
+
+    __tablename__ = "duplicate_scope"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -246,3 +246,56 @@ class CountIn(Strict):
 
 class CountOut(BaseModel):
     count: int
+
+
+# Duplicate candidates and merge (duplicates/, merge.py).
+
+
+class SkippedKey(BaseModel):
+    key: str
+    value: list[str | None]
+    customers: int
+
+
+class DuplicatePair(BaseModel):
+    customer_ids: tuple[uuid.UUID, uuid.UUID]
+    score: float
+    reasons: list[str]
+
+
+class DuplicatePage(BaseModel):
+    items: list[DuplicatePair]
+    next_cursor: str | None
+    # Key values shared by more customers than the key allows, ignored as junk (first page only).
+    skipped_keys: list[SkippedKey] | None = None
+    # When the stored candidates were last brought up to date with the customers.
+    computed_at: datetime | None = None
+    # True when more change events were pending than a listing applies before answering: run a refresh.
+    stale: bool = False
+    pending_changes: int = 0
+
+
+class DuplicateRefreshRead(BaseModel):
+    computed_at: datetime
+    mode: str  # "all" or "changed"
+    customers: int | None  # customers whose pairs were recomputed ("changed" only)
+    pairs: int  # candidate pairs written, every score
+    skipped_keys: int
+    seconds: float
+
+
+class DuplicateCandidate(BaseModel):
+    customer_id: uuid.UUID
+    score: float
+    reasons: list[str]
+    customer: CustomerRead
+
+
+class CustomerDuplicates(BaseModel):
+    customer_id: uuid.UUID
+    items: list[DuplicateCandidate]
+    skipped_keys: list[SkippedKey]
+
+
+class MergeIn(Strict):
+    from_: list[uuid.UUID] = Field(alias="from", min_length=1, max_length=50)

@@ -174,3 +174,94 @@ def test_merged_and_erased_customers_are_never_proposed(api: httpx.Client) -> No
     assert followed.json()["customer_id"] == ids["c1"]
     assert ids["c1"] in followed.headers["link"]
     assert_problem(api.get(f"/v1/customers/{ids['a2']}/duplicates"), 410)
+
+
+def _live_pairs(api: httpx.Client, customer_ids: list[str]) -> list[tuple[frozenset[str], float, list[str]]]:
+    """Every candidate pair computed live, from each customer's own lookup (indexed, no stored table)."""
+    found: dict[frozenset[str], tuple[float, list[str]]] = {}
+    for me in customer_ids:
+        response = api.get(f"/v1/customers/{me}/duplicates", params={"min_score": 0})
+        if response.status_code != 200 or response.json()["customer_id"] != me:
+            continue  # erased (410) or merged away (answered for the survivor)
+        for c in response.json()["items"]:
+            found[frozenset((me, c["customer_id"]))] = (c["score"], c["reasons"])
+    return sorted(((k, *v) for k, v in found.items()), key=lambda p: (-p[1], sorted(p[0])))
+
+
+def _listed(api: httpx.Client) -> list[tuple[frozenset[str], float, list[str]]]:
+    pairs = _pairs(api, min_score=0)
+    return sorted(
+        ((frozenset(p["customer_ids"]), p["score"], p["reasons"]) for p in pairs), key=lambda p: (-p[1], sorted(p[0]))
+    )
+
+
+def _patch(api: httpx.Client, customer_id: str, **fields: Any) -> None:
+    current = api.get(f"/v1/customers/{customer_id}")
+    response = api.patch(f"/v1/customers/{customer_id}", json=fields, headers={"If-Match": current.headers["etag"]})
+    assert response.status_code == 200, response.text
+
+
+def test_listing_equals_the_live_computation_after_every_kind_of_write(api: httpx.Client) -> None:
+    ids = _world(api)
+    everyone = list(ids.values())
+    assert _listed(api) == _live_pairs(api, everyone)
+    # Creates: one joins Alan Turing's email, a whole bounded phone group appears.
+    ids |= _upsert(
+        api,
+        [
+            {"source": "late", "external_id": "t3", "email": "ALAN@turing.example", "birth_date": "1912-06-24"},
+            *[{"source": "late", "external_id": f"p{i}", "phone": "13800000000"} for i in range(20)],
+        ],
+    )
+    everyone = list(ids.values())
+    assert _listed(api) == _live_pairs(api, everyone)
+    assert sum(1 for p in _listed(api) if p[2] == ["same phone"]) >= 190  # 20 share it: 20 * 19 / 2 pairs
+    # One more makes the phone junk: its 190 pairs go, and it is reported.
+    ids |= _upsert(api, [{"source": "late", "external_id": "p20", "phone": "13800000000"}])
+    page = api.get("/v1/duplicates").json()
+    assert {"key": "phone", "value": ["+8613800000000"], "customers": 21} in page["skipped_keys"]
+    assert _listed(api) == _live_pairs(api, list(ids.values()))
+    # Updates: one leaves the junk group (back to 20, the pairs return), one takes Grace Hopper's name.
+    _patch(api, ids["p20"], phone="13800000001")
+    _patch(api, ids["bg0"], given_name="Grace", family_name="Hopper", city="Hangzhou", birth_date="1906-12-09")
+    _patch(api, ids["a1"], email="someone.else@example.com")
+    page = api.get("/v1/duplicates").json()
+    assert not any(k["key"] == "phone" for k in page["skipped_keys"])
+    assert _listed(api) == _live_pairs(api, list(ids.values()))
+    # Merges and erasures: the merged-away and the erased never appear again.
+    assert api.post(f"/v1/customers/{ids['c1']}:merge", json={"from": [ids["c2"], ids["bg0"]]}).status_code == 200
+    assert api.delete(f"/v1/customers/{ids['p0']}").status_code == 204
+    listed = _listed(api)
+    assert listed == _live_pairs(api, list(ids.values()))
+    gone = {ids["c2"], ids["bg0"], ids["p0"]}
+    assert not any(pair & gone for pair, _, _ in listed)
+    # A whole refresh stores exactly what the incremental ones kept.
+    refreshed = api.post("/v1/duplicates:refresh")
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["mode"] == "all"
+    assert _listed(api) == listed
+
+
+def test_listing_answers_with_its_freshness(api: httpx.Client) -> None:
+    _world(api)
+    first = api.get("/v1/duplicates").json()
+    assert (first["stale"], first["pending_changes"]) == (False, 0)
+    assert first["computed_at"]
+    again = api.get("/v1/duplicates").json()
+    assert again["computed_at"] == first["computed_at"]  # nothing changed, nothing recomputed
+    _upsert(api, [{"source": "late", "external_id": "x", "email": "bp@one.example"}])
+    later = api.get("/v1/duplicates").json()
+    assert later["computed_at"] > first["computed_at"]
+
+
+def test_pages_stay_stable_while_pairs_change_elsewhere(api: httpx.Client) -> None:
+    ids = _world(api)
+    first = api.get("/v1/duplicates", params={"limit": 2}).json()
+    # A new pair ranked above the cursor, and the merge of one pair below it.
+    _upsert(api, [{"source": "late", "external_id": "d3", "email": "alan@turing.example", "phone": "13912340001"}])
+    assert api.post(f"/v1/customers/{ids['b1']}:merge", json={"from": [ids["b2"]]}).status_code == 200
+    rest = api.get("/v1/duplicates", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    seen = [tuple(p["customer_ids"]) for p in first["items"] + rest["items"]]
+    assert len(set(seen)) == len(seen)
+    assert [tuple(p["customer_ids"]) for p in first["items"]] == seen[:2]
+    assert [p["score"] for p in rest["items"]] == [0.6]  # the merged pair is gone, nothing repeated
