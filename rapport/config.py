@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     import_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=4096)
     idempotency_ttl_hours: int = 24
 
+    # segmentation service
+    segmentation_schedule: str | None = Field(
+        default=None, description='start runs on a schedule: "@daily", "@hourly", "02:30" (daily, UTC), "every 6h"'
+    )
+    # Runs may read Parquet files (a data lake) from folders under this one instead of the customers export.
+    data_lake_dir: Path | None = Field(default=None, description="default <var_dir>/lake")
+
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:
         if self.env == "production" and self.service_token.get_secret_value() == DEV_SERVICE_TOKEN:
@@ -110,6 +117,10 @@ class Settings(BaseSettings):
     @property
     def datasets_dir(self) -> Path:
         return self.data_dir if self.data_dir is not None else self.var_dir / "datasets"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_lake_dir if self.data_lake_dir is not None else self.var_dir / "lake"
 
     def database_url_for(self, service: Service | str) -> str:
         """The SQLAlchemy URL of `service`'s own database."""

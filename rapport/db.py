@@ -148,3 +148,26 @@ def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
     with raw.cursor() as cursor, cursor.copy(f'COPY "{target.name}" ({columns}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([Json(row[name]) if isinstance(row[name], dict | list) else row[name] for name in names])
+
+
+def bulk_insert_frame(session: Session, table: Any, frame: Any) -> None:
+    """Insert a pandas DataFrame whose columns are `table`'s, without a Python object per row on PostgreSQL.
+
+    PostgreSQL: the frame is encoded by pandas' C CSV writer in slices and sent with COPY ... (FORMAT csv);
+    missing values (None, NaN, NaT, pd.NA) become NULL. SQLite: one executemany of row tuples.
+    """
+    if frame.empty:
+        return
+    target = getattr(table, "__table__", table)
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        clean = frame.astype(object).where(frame.notna(), None)
+        session.execute(insert(target), clean.to_dict("records"))
+        return
+    columns = ", ".join(f'"{name}"' for name in frame.columns)
+    raw = connection.connection.driver_connection
+    assert raw is not None, "a live session connection has a driver connection"
+    sql = f"COPY \"{target.name}\" ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        for start in range(0, len(frame), 100_000):
+            copy.write(frame.iloc[start : start + 100_000].to_csv(index=False, header=False, na_rep="\\N"))

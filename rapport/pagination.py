@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
+from pydantic import BaseModel
 
 from rapport.errors import Invalid
 
 MAX_LIMIT = 1000
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list: `next_cursor` is null on the last page; `total` only when asked for."""
+
+    items: list[T]
+    next_cursor: str | None
+    total: int | None = None
 
 
 def encode_cursor(key: list[Any]) -> str:

@@ -23,9 +23,7 @@ def pytest_report_header() -> str:
     return f"rapport test database backend: {BACKEND}"
 
 
-@pytest.fixture
-def make_database_url(tmp_path: Path) -> Iterator[Callable[[str], str]]:
-    """Factory of empty databases on the backend under test; all are dropped at teardown."""
+def _database_factory(folder: Path) -> Iterator[Callable[[str], str]]:
     created: list[str] = []
 
     def make(name: str = "db") -> str:
@@ -33,13 +31,25 @@ def make_database_url(tmp_path: Path) -> Iterator[Callable[[str], str]]:
             url = f"{POSTGRES_SERVER}/rapport_test_{name}_{uuid.uuid4().hex[:10]}"
             ensure_database(url)
         else:
-            url = f"sqlite:///{tmp_path / f'{name}-{uuid.uuid4().hex[:6]}.db'}"
+            url = f"sqlite:///{folder / f'{name}-{uuid.uuid4().hex[:6]}.db'}"
         created.append(url)
         return url
 
     yield make
     for url in created:
         drop_database(url)
+
+
+@pytest.fixture
+def make_database_url(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Factory of empty databases on the backend under test; all are dropped at teardown."""
+    yield from _database_factory(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def make_module_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
+    """The same, for databases shared by a test module (dropped after its last test)."""
+    yield from _database_factory(tmp_path_factory.mktemp("databases"))
 
 
 @pytest.fixture

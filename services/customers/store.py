@@ -226,9 +226,7 @@ def current_profiles(session: Session, customer_ids: set[uuid.UUID]) -> dict[uui
         for start in range(0, len(ids), 5000):
             query = select(
                 Customer.id, Customer.version, Customer.merged_into, Customer.erased_at, *columns, *consents
-            ).where(
-                Customer.id.in_(ids[start : start + 5000])
-            )
+            ).where(Customer.id.in_(ids[start : start + 5000]))
             query = query.order_by(Customer.id).with_for_update(of=Customer)
             for row in session.execute(query).mappings():
                 if row["erased_at"] is not None:

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from rapport.config import Service, Settings
 from rapport.meta import meta_router
 from rapport.service import create_service_app
+
+from . import api
+from .runner import RunWorker
+
+
+@asynccontextmanager
+async def _run_worker(app: FastAPI) -> AsyncIterator[None]:
+    worker = RunWorker(app.state.settings, app.state.sessions)
+    await run_in_threadpool(worker.start)
+    app.state.runs = worker
+    try:
+        yield
+    finally:
+        await run_in_threadpool(worker.stop)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -16,5 +34,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings or Settings(),
         title="Rapport segmentation",
         description="RFM segments, value tiers, explained clusters, churn risk, lifetime value and rule segments.",
-        routers=[meta_router("/v1")],
+        routers=[meta_router("/v1"), api.router],
+        extra_lifespan=_run_worker,
     )

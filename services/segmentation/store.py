@@ -1,0 +1,238 @@
+"""Every query of the segmentation service. Functions take the session and never commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from rapport import filters
+from rapport.db import bulk_insert_frame
+from rapport.errors import Conflict, NotFound
+from rapport.pagination import decode_cursor, encode_cursor
+
+from .models import CustomerScore, RuleSegment, Run
+from .schemas import ACTIVE_STATUSES, RunStatus
+
+KEEP_SUCCESSFUL_RUNS = 3  # older successful runs keep their summary; their per-customer scores are dropped
+SCORE_COLUMNS = [c.name for c in CustomerScore.__table__.columns if c.name != "run_id"]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# --- runs -------------------------------------------------------------------------------------------------
+
+
+def create_run(
+    session: Session,
+    *,
+    as_of: datetime,
+    parts: list[str],
+    params: dict[str, Any],
+    trigger: str,
+    source_folder: str | None = None,
+) -> Run:
+    """A queued run; raises Conflict (409) while another run is queued or running."""
+    if session.scalar(select(Run.id).where(Run.active.is_not(None))) is not None:
+        raise Conflict("A segmentation run is already queued or running; wait for it or cancel it.")
+    run = Run(
+        id=uuid.uuid4(),
+        status=RunStatus.queued.value,
+        active=1,  # the unique index refuses a second active run even when two requests race
+        as_of=as_of,
+        parts=parts,
+        params=params,
+        trigger=trigger,
+        source_folder=source_folder,
+        progress=0.0,
+        created_at=now(),
+        metrics={},
+        summary={},
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run_or_raise(session: Session, run_id: uuid.UUID) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"No segmentation run {run_id}.")
+    return run
+
+
+def list_runs(session: Session, *, limit: int, cursor: str | None) -> tuple[list[Run], str | None]:
+    """Runs newest first."""
+    query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit + 1)
+    key = decode_cursor(cursor, arity=2)
+    if key is not None:
+        created = datetime.fromisoformat(key[0])
+        query = query.where((Run.created_at < created) | ((Run.created_at == created) & (Run.id < uuid.UUID(key[1]))))
+    runs = list(session.scalars(query))
+    more = len(runs) > limit
+    runs = runs[:limit]
+    next_cursor = encode_cursor([as_utc(runs[-1].created_at).isoformat(), str(runs[-1].id)]) if more else None
+    return runs, next_cursor
+
+
+def next_queued_run(session: Session) -> Run | None:
+    return session.scalar(select(Run).where(Run.status == RunStatus.queued.value).order_by(Run.created_at).limit(1))
+
+
+def running_runs(session: Session) -> list[Run]:
+    return list(session.scalars(select(Run).where(Run.status == RunStatus.running.value)))
+
+
+def set_progress(session: Session, run_id: uuid.UUID, *, phase: str, percent: float) -> bool:
+    """Record progress; returns whether a cancel was requested meanwhile."""
+    session.execute(update(Run).where(Run.id == run_id).values(phase=phase, progress=round(percent, 1)))
+    return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
+
+def request_cancel(session: Session, run: Run) -> None:
+    if run.status not in ACTIVE_STATUSES:
+        raise Conflict(f"Run {run.id} is {run.status}; only a queued or running run can be cancelled.")
+    run.cancel_requested = True
+    if run.status == RunStatus.queued.value:
+        finish_run(session, run, RunStatus.cancelled)
+
+
+def start_run(session: Session, run: Run) -> None:
+    run.status, run.started_at, run.phase = RunStatus.running.value, now(), "loading"
+
+
+def finish_run(session: Session, run: Run, status: RunStatus, *, error: str | None = None) -> None:
+    run.status, run.active, run.finished_at, run.error = status.value, None, now(), error
+    if status == RunStatus.succeeded:
+        run.progress, run.phase = 100.0, "done"
+
+
+def last_successful_run(session: Session) -> Run | None:
+    return session.scalar(
+        select(Run)
+        .where(Run.status == RunStatus.succeeded.value)
+        .order_by(Run.finished_at.desc(), Run.id.desc())
+        .limit(1)
+    )
+
+
+def last_run_or_raise(session: Session) -> Run:
+    run = last_successful_run(session)
+    if run is None:
+        raise NotFound("No segmentation run has succeeded yet; start one with POST /v1/runs.")
+    return run
+
+
+def save_scores(session: Session, run_id: uuid.UUID, scores: pd.DataFrame) -> None:
+    frame = scores.reset_index().reindex(columns=SCORE_COLUMNS)
+    frame.insert(0, "run_id", [run_id] * len(frame))
+    bulk_insert_frame(session, CustomerScore, frame)
+
+
+def prune_old_scores(session: Session) -> None:
+    """Drop per-customer scores of successful runs older than the last KEEP_SUCCESSFUL_RUNS, and of every
+    failed or cancelled run."""
+    keep = (
+        select(Run.id)
+        .where(Run.status == RunStatus.succeeded.value)
+        .order_by(Run.finished_at.desc())
+        .limit(KEEP_SUCCESSFUL_RUNS)
+    )
+    kept = [row for row in session.scalars(keep)]
+    running = [run.id for run in running_runs(session)]
+    session.execute(delete(CustomerScore).where(CustomerScore.run_id.not_in([*kept, *running])))
+
+
+# --- scores and members ------------------------------------------------------------------------------------
+
+
+def get_scores(session: Session, run_id: uuid.UUID, customer_id: str) -> CustomerScore | None:
+    return session.get(CustomerScore, (run_id, customer_id))
+
+
+def _score_column(name: str) -> Callable[[], ColumnElement[Any]]:
+    return lambda: CustomerScore.__table__.c[name]
+
+
+FieldType = filters.FieldType
+_TYPED = {
+    FieldType.STRING: ("city", "country", "gender", "income_band", "education", "segment", "tier", "churn_reasons"),
+    FieldType.INTEGER: ("frequency", "r", "f", "m", "cluster"),
+    FieldType.NUMBER: ("recency_days", "monetary", "churn_risk", "clv_purchases", "clv_value", "p_alive"),
+    FieldType.DATE: ("birth_date",),
+}
+# The rule-segment language: the profile snapshot and every score of the run.
+FIELDS: dict[str, filters.Field] = {
+    name: filters.Field(name, kind, sql=_score_column(name)) for kind, names in _TYPED.items() for name in names
+} | {"age": filters.age_field(_score_column("birth_date"))}
+
+
+def parse_rule(raw: Any, *, loc: str = "body.filter") -> ColumnElement[bool]:
+    """The SQL condition of a rule-segment filter; raises Invalid (422) naming the bad field."""
+    return filters.to_sql(filters.parse_filter(raw, FIELDS, loc=loc), FIELDS)
+
+
+def count_members(session: Session, run_id: uuid.UUID, condition: ColumnElement[bool]) -> int:
+    query = select(func.count()).select_from(CustomerScore).where(CustomerScore.run_id == run_id, condition)
+    return int(session.scalar(query) or 0)
+
+
+def list_members(
+    session: Session, run_id: uuid.UUID, condition: ColumnElement[bool], *, limit: int | None, cursor: str | None
+) -> tuple[list[CustomerScore], str | None]:
+    """Members in customer id order, a page at a time (all of them when `limit` is None)."""
+    query = select(CustomerScore).where(CustomerScore.run_id == run_id, condition).order_by(CustomerScore.customer_id)
+    key = decode_cursor(cursor, arity=1)
+    if key is not None:
+        query = query.where(CustomerScore.customer_id > str(key[0]))
+    if limit is None:
+        return list(session.scalars(query)), None
+    rows = list(session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor([rows[-1].customer_id]) if more else None
+
+
+# --- rule segments -----------------------------------------------------------------------------------------
+
+
+def list_rule_segments(session: Session) -> Sequence[RuleSegment]:
+    return session.scalars(select(RuleSegment).order_by(RuleSegment.key)).all()
+
+
+def get_rule_segment(session: Session, key: str) -> RuleSegment | None:
+    return session.get(RuleSegment, key)
+
+
+def save_rule_segment(
+    session: Session, *, key: str, name: str, description: str | None, filter_: dict[str, Any]
+) -> tuple[RuleSegment, bool]:
+    """Create or replace; returns the segment and whether it was created."""
+    segment = session.get(RuleSegment, key)
+    stamp = now()
+    if segment is None:
+        segment = RuleSegment(
+            key=key, name=name, description=description, filter=filter_, created_at=stamp, updated_at=stamp
+        )
+        session.add(segment)
+        return segment, True
+    segment.name, segment.description, segment.filter, segment.updated_at = name, description, filter_, stamp
+    return segment, False
+
+
+def delete_rule_segment(session: Session, key: str) -> None:
+    segment = session.get(RuleSegment, key)
+    if segment is None:
+        raise NotFound(f"No rule segment {key!r}.")
+    session.delete(segment)
