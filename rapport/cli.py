@@ -1,4 +1,4 @@
-"""The `rapport` command: up, migrate, demo, datasets."""
+"""The `rapport` command: up, serve, migrate, demo, datasets, segment."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from rapport.config import Service, Settings
 app = typer.Typer(help="Rapport: a big-data CRM platform.", no_args_is_help=True, add_completion=False)
 datasets_app = typer.Typer(help="Real public data sets for tests, evaluation and benchmarks.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
+segment_app = typer.Typer(help="Segmentation runs (RFM, tiers, clusters, churn, CLV).", no_args_is_help=True)
+app.add_typer(segment_app, name="segment")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -161,6 +163,56 @@ def datasets_fetch(
         typer.echo(f"rapport datasets fetch: {error}", err=True)
         raise typer.Exit(1) from error
     typer.echo(f"{len(paths)} data set folders ready under {Settings().datasets_dir}")
+
+
+@segment_app.command("run")
+def segment_run(
+    as_of: Annotated[str | None, typer.Option(help="Cut-off time, ISO 8601 (default: now).")] = None,
+    part: Annotated[
+        list[str] | None, typer.Option(help="Only these parts (repeatable): rfm, tiers, clusters, churn, clv.")
+    ] = None,
+    k: Annotated[int | None, typer.Option(help="Number of clusters (default: chosen by silhouette).")] = None,
+    churn_horizon_days: Annotated[int | None, typer.Option(help="Churn horizon in days (default 90).")] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the run with a progress bar.")] = True,
+) -> None:
+    """Start a segmentation run on the running segmentation service and follow its progress."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rapport.http import ServiceClient
+    from services.segmentation.client import SegmentationClient, SegmentationError
+
+    settings = Settings()
+    params = {
+        key: value for key, value in {"k": k, "churn_horizon_days": churn_horizon_days}.items() if value is not None
+    }
+    with ServiceClient(
+        settings.url_for(Service.segmentation), token=settings.service_token.get_secret_value(), timeout=30
+    ) as http:
+        client = SegmentationClient(http)
+        try:
+            run = client.start_run(as_of=as_of, parts=part, params=params)
+        except (SegmentationError, OSError) as error:
+            typer.echo(f"rapport segment run: {error}", err=True)
+            raise typer.Exit(1) from error
+        typer.echo(f"run {run['id']} queued (as of {run['as_of']})")
+        if not wait:
+            return
+        columns = (
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f}%"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns) as bar:
+            task = bar.add_task("queued", total=100)
+            run = client.wait(
+                run["id"],
+                on_progress=lambda r: bar.update(task, completed=r["progress"], description=r["phase"] or r["status"]),
+            )
+    if run["status"] != "succeeded":
+        typer.echo(f"run {run['id']} {run['status']}: {run['error'] or ''}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"run {run['id']} succeeded in {run['duration_seconds']:.1f} s: {run['customers']:,} customers")
 
 
 if __name__ == "__main__":

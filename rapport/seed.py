@@ -29,8 +29,14 @@ def _customers_loader() -> DemoLoader:
     return DemoLoader(Service.customers, demo.is_empty, demo.load)
 
 
+def _segmentation_loader() -> DemoLoader:
+    from services.segmentation import demo
+
+    return DemoLoader(Service.segmentation, demo.is_empty, demo.load)
+
+
 # Ordered: later loaders may read what earlier ones loaded (segmentation reads customers' export).
-LOADER_FACTORIES: list[Callable[[], DemoLoader]] = [_customers_loader]
+LOADER_FACTORIES: list[Callable[[], DemoLoader]] = [_customers_loader, _segmentation_loader]
 
 
 def demo_files(settings: Settings, *, customers: int, seed: int) -> Path:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -209,3 +212,20 @@ def test_a_run_reads_a_parquet_folder_of_the_data_lake(api: httpx.Client, first_
     assert run["status"] == "succeeded", run["error"]
     assert run["customers"] == first_run["customers"]  # the copy predates the customer created since
     assert api.get("/v1/summary").json()["run"]["id"] == run["id"]
+
+
+def test_cli_starts_a_run_and_follows_its_progress(services: dict[str, ServiceProcess], api: httpx.Client) -> None:
+    env = {**os.environ, "RAPPORT_SEGMENTATION_URL": services["segmentation"].url, "RAPPORT_ENV": "test"}
+    done = subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "segment", "run", "--as-of", AS_OF, "--part", "rfm", "--part", "tiers"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "succeeded" in done.stdout
+    latest = api.get("/v1/runs", params={"limit": 1}).json()["items"][0]
+    assert (latest["trigger"], latest["parts"], latest["status"]) == ("cli", ["rfm", "tiers"], "succeeded")
