@@ -204,7 +204,7 @@ class OrderItem(Base):
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     line: Mapped[int] = mapped_column(Integer)
-    sku: Mapped[str] = mapped_column(String(64), index=True)
+    sku: Mapped[str] = mapped_column(String(64))  # no index: nothing looks items up by sku
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(MONEY)
 

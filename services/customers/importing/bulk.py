@@ -137,10 +137,15 @@ def allocate_ids(session: Session, table: str, count: int) -> np.ndarray:
     if count == 0:
         return np.zeros(0, dtype=np.int64)
     if backend(session) == "postgresql":
-        ids = session.execute(
-            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :count)"),
-            {"count": count},
-        ).scalars()
+        draw = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id FROM generate_series(1, :count)"
+        # Only the range travels back: without concurrent writers of the table the ids drawn are
+        # consecutive (the sequence's cache is 1), otherwise the ids themselves are read.
+        low, high, drawn = session.execute(
+            text(f"SELECT min(id), max(id), count(*) FROM ({draw}) AS drawn"), {"count": count}
+        ).one()
+        if high - low + 1 == count == drawn:
+            return np.arange(low, high + 1, dtype=np.int64)
+        ids = session.execute(text(draw), {"count": count}).scalars()
         return np.fromiter(ids, dtype=np.int64, count=count)
     top = session.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one()
     return np.arange(int(top) + 1, int(top) + 1 + count, dtype=np.int64)

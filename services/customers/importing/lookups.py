@@ -41,11 +41,23 @@ def customer_ids(session: Session, *, source: str, external_ids: Sequence[str]) 
     to the survivor like the batch API does; unknown identities are left out."""
     if not external_ids:
         return {}
-    query = select(Identity.external_id, Identity.customer_id).where(
-        Identity.source == source, one_of(session, Identity.external_id, external_ids)
+    # One query answers the common case (the owner is live); only owners merged away are followed.
+    query = (
+        select(Identity.external_id, Identity.customer_id, Customer.merged_into)
+        .join(Customer, Customer.id == Identity.customer_id)
+        .where(Identity.source == source, one_of(session, Identity.external_id, external_ids))
     )
-    owners: dict[str, uuid.UUID] = {external_id: customer_id for external_id, customer_id in session.execute(query)}
-    survivor = _survivors(session, set(owners.values()))
+    owners: dict[str, uuid.UUID] = {}
+    merged: dict[uuid.UUID, uuid.UUID] = {}
+    for external_id, customer_id, merged_into in session.execute(query):
+        owners[external_id] = customer_id
+        if merged_into is not None:
+            merged[customer_id] = merged_into
+    if not merged:
+        return owners
+    survivor = _survivors(session, set(merged.values()))
+    for owner, into in merged.items():
+        survivor[owner] = survivor.get(into, into)
     return {external_id: survivor.get(owner, owner) for external_id, owner in owners.items()}
 
 

@@ -39,7 +39,11 @@ class Counts:
 
 
 def _hex_ids(ids: pa.Array, owners: dict[str, uuid.UUID]) -> pa.Array:
-    return pa.array([None if (o := owners.get(i)) is None else o.hex for i in ids.to_pylist()], pa.string())
+    """The owner of each id as 32 hex digits (null when unknown), looked up once per distinct id."""
+    encoded = ids.dictionary_encode()
+    names = encoded.dictionary.to_pylist()
+    hexes = pa.array([None if (o := owners.get(n)) is None else o.hex for n in names], pa.string())
+    return hexes.take(encoded.indices)
 
 
 def _reject_orders(parsed: Parsed, orders: np.ndarray, reasons: list[str]) -> None:
@@ -91,13 +95,14 @@ def write(session: Session, parsed: Parsed, *, source: str, stamp: datetime) -> 
         created = bulk.allocate_ids(session, "orders", fresh.size)
         bulk.insert(session, _order_rows(fresh, fresh_customers, created, source=source, stamp=stamp))
         bulk.insert(session, _item_rows(fresh, created))
-        touched.update(fresh_customers.to_pylist())
+        touched.update(pc.unique(fresh_customers).to_pylist())
     if changed.any():
         updated = _update(session, orders.take(changed), customer.filter(pa.array(changed)), stored, stamp)
         moved = stored.set_index("external_id").loc[orders.external_id.filter(pa.array(changed)).to_pylist()]
-        touched.update(customer.filter(pa.array(changed)).to_pylist())
+        touched.update(pc.unique(customer.filter(pa.array(changed))).to_pylist())
         touched.update(moved["customer_id"])
-    order_store.refresh_purchase_facts(session, sorted(uuid.UUID(hex=h) for h in touched))
+    # In id order (hex digits sort as the UUIDs do), so concurrent writers lock customers in one order.
+    order_store.refresh_purchase_facts(session, [uuid.UUID(hex=h) for h in sorted(touched)])
     # The change feed last, as store.record_changes asks: its writers are serialised until the commit.
     bulk.record_changes(session, "order", "created", created, stamp=stamp)
     bulk.record_changes(session, "order", "updated", updated, stamp=stamp)
