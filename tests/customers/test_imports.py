@@ -189,6 +189,33 @@ def test_importing_again_as_csv_or_ndjson_duplicates_nothing(
     assert versions == {1}
 
 
+def test_reimport_with_changed_orders_refreshes_the_facts_of_every_customer_involved(
+    api: httpx.Client, demo: dict[str, Path], database_url: str, tmp_path: Path
+) -> None:
+    _import(api, "customers", demo["csv"] / "customers.csv")
+    _import(api, "orders", demo["csv"] / "orders.csv")
+    before = _counts(database_url)
+    original = _lines(demo["csv"] / "orders.csv")
+    lines = original.copy()
+    counted = lines[lines["status"].isin(["placed", "paid"])]
+    # A loses every counted order (all cancelled), one order of B moves to C.
+    a, b, c = counted["customer_external_id"].drop_duplicates().iloc[:3]
+    lines.loc[lines["customer_external_id"] == a, "status"] = "cancelled"
+    moved = counted[counted["customer_external_id"] == b]["order_external_id"].iloc[0]
+    lines.loc[lines["order_external_id"] == moved, "customer_external_id"] = c
+    lines.to_csv(tmp_path / "orders.csv", index=False, quoting=1)
+    job = _import(api, "orders", tmp_path / "orders.csv")
+    assert (job["processed"], job["failed"]) == (len(lines), 0)
+    facts = _stored_facts(api)
+    assert facts == _expected_facts(lines)
+    assert a not in facts  # cleared: no counted order left
+    updated = lines.loc[(lines != original).any(axis=1), "order_external_id"].nunique()
+    after = _counts(database_url)
+    # One change event per updated order; no order or item stored twice.
+    assert after["changes"] - before["changes"] == updated
+    assert (after["orders"], after["order_items"]) == (before["orders"], before["order_items"])
+
+
 def test_bad_lines_are_reported_and_the_rest_is_imported(api: httpx.Client, database_url: str) -> None:
     customers = (
         "source,external_id,email,income\n"
