@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import BigInteger, Boolean, ColumnElement, Numeric, String, and_, case, false, literal, not_, or_, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
@@ -112,7 +113,11 @@ def _json_condition(document: ColumnElement[Any], key: str, op: Op, value: Any) 
     item = document[key]
     accessed = item.as_string() if kind == "string" else item.as_float() if kind == "number" else item.as_boolean()
     expr: ColumnElement[Any] = case((matches, accessed), else_=None)
-    return and_(matches, _compare(expr, op, value, two_valued=False))
+    condition = and_(matches, _compare(expr, op, value, two_valued=False))
+    if op is Op.EQ and kind != "number":  # numbers compare as float64, which containment does not
+        # Implied by the condition, so never changes a result; lets a GIN index on jsonb find the rows.
+        condition = and_(_JsonContains(document, literal(orjson.dumps({key: value}).decode(), String())), condition)
+    return condition
 
 
 class ascii_lower(FunctionElement[str]):  # noqa: N801 - SQL function names are lower case
@@ -174,6 +179,34 @@ _JSON_KINDS: dict[str, type[_JsonKindIs]] = {
 }
 
 
+class _JsonContains(FunctionElement[bool]):
+    """`(document, json text)`: PostgreSQL jsonb `document @> value`, which a GIN index serves; true
+    elsewhere. Only ever added next to a condition that implies it."""
+
+    type = Boolean()
+    name = "json_contains"
+    inherit_cache = True
+
+
+@compiles(_JsonContains)
+def _json_contains_default(element: _JsonContains, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(true(), **kw)
+
+
+@compiles(_JsonContains, "postgresql")
+def _json_contains_postgresql(element: _JsonContains, compiler: SQLCompiler, **kw: Any) -> str:
+    document_clause, value_clause = element.clauses
+    if not _is_jsonb(document_clause, compiler):
+        return compiler.process(true(), **kw)
+    document, value = compiler.process(document_clause, **kw), compiler.process(value_clause, **kw)
+    return f"(({document}) @> CAST({value} AS JSONB))"
+
+
+def _is_jsonb(clause: Any, compiler: SQLCompiler) -> bool:
+    # dialect_impl resolves a with_variant() type (JSON elsewhere, JSONB on PostgreSQL).
+    return isinstance(clause.type.dialect_impl(compiler.dialect), postgresql.JSONB)
+
+
 def _kind_in(kind: str, names: tuple[str, ...]) -> str:
     return f"coalesce({kind}, 'null') IN ({', '.join(repr(name) for name in names)})"
 
@@ -186,7 +219,7 @@ def _json_kind_sqlite(element: _JsonKindIs, compiler: SQLCompiler, **kw: Any) ->
 
 def _json_kind_postgresql(element: _JsonKindIs, compiler: SQLCompiler, **kw: Any) -> str:
     document_clause, key_clause = element.clauses
-    typeof = "jsonb_typeof" if isinstance(document_clause.type, postgresql.JSONB) else "json_typeof"
+    typeof = "jsonb_typeof" if _is_jsonb(document_clause, compiler) else "json_typeof"
     document, key = compiler.process(document_clause, **kw), compiler.process(key_clause, **kw)
     return _kind_in(f"{typeof}(({document}) -> {key})", element.postgresql)
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     literal_column,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from rapport.db import new_metadata
@@ -62,7 +63,8 @@ class Customer(Base):
     address: Mapped[str | None] = mapped_column(Text)
     # When the customer joined, as the source system says (tenure); created_at is when we first saw them.
     signed_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # jsonb on PostgreSQL: a GIN index finds `attributes.<key> eq <value>` (see ix_customers_live_attributes).
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=dict)
     consent_email: Mapped[bool | None] = mapped_column(Boolean)
     consent_email_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     consent_sms: Mapped[bool | None] = mapped_column(Boolean)
@@ -134,6 +136,14 @@ for _name, _keys in SEARCH_INDEXES.items():
         sqlite_where=literal_column(LIVE),
         postgresql_include=[column for column in SEARCH_COVERED if column not in _keys],
     )
+# The filter compiler adds `attributes @> {"key": value}` next to each string / boolean eq on a json key.
+Index(
+    "ix_customers_live_attributes",
+    Customer.attributes,
+    postgresql_using="gin",
+    postgresql_ops={"attributes": "jsonb_path_ops"},
+    postgresql_where=literal_column(LIVE),
+).ddl_if(dialect="postgresql")
 
 
 class CustomerTag(Base):

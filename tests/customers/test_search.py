@@ -185,6 +185,7 @@ def test_pages_and_totals_skip_merged_and_erased_customers(
     """Both first-page strategies (walk the id order, or enumerate the matches and sort them) list the
     same live customers in id order, and the total leaves merged-away and erased customers out."""
     monkeypatch.setattr(search, "ENUMERATE_BELOW", enumerate_below)
+    monkeypatch.setattr(search, "ENUMERATE_WITHIN_SECONDS", 60.0)
     people = [{"source": "t", "external_id": str(i), "city": "Shanghai", "tags": ["vip"]} for i in range(30)]
     ids = [r["id"] for r in api.post("/v1/customers:batchUpsert", json={"records": people}).json()["results"]]
     assert api.post(f"/v1/customers/{ids[0]}:merge", json={"from": [ids[1]]}).status_code == 200
