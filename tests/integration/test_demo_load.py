@@ -1,0 +1,46 @@
+"""The demo data of `rapport up`: each empty service is filled through its own API, in order, once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rapport.config import Service
+from rapport.seed import load_demo
+from tests.conftest import settings_for
+from tests.support import TOKEN_HEADERS, ServiceProcess, start_service
+
+LOADED = (Service.customers, Service.segmentation)
+
+
+@pytest.fixture
+def services(make_database_url: Any, tmp_path: Path) -> Iterator[dict[Service, ServiceProcess]]:
+    processes: dict[Service, ServiceProcess] = {}
+    try:
+        for service in LOADED:
+            env = {"RAPPORT_CUSTOMERS_URL": processes[Service.customers].url} if processes else {}
+            processes[service] = start_service(service, make_database_url(service.value), var_dir=tmp_path, **env)
+        yield processes
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+def test_demo_fills_empty_services_once(services: dict[Service, ServiceProcess], tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, **{f"{s.value}_url": p.url for s, p in services.items()})
+    lines: list[str] = []
+    load_demo(settings, customers=400, seed=3, echo=lines.append)
+    assert any(line.startswith("  customers: 400 customers") for line in lines), lines
+    assert any(line.startswith("  segmentation: run ") for line in lines), lines
+    with httpx.Client(base_url=services[Service.segmentation].url, headers=TOKEN_HEADERS) as client:
+        (run,) = client.get("/v1/runs").json()["items"]
+        assert run["status"] == "succeeded"
+        assert run["as_of"].startswith("2025-12-31")
+        assert client.get("/v1/segments").json()
+    again: list[str] = []
+    load_demo(settings, customers=400, seed=3, echo=again.append)
+    assert sum("has data, left as it is" in line for line in again) == 2, again
