@@ -206,3 +206,22 @@ def test_pages_and_totals_skip_merged_and_erased_customers(
         assert api.post("/v1/customers:count", json={"filter": filter_}).json()["count"] == len(live)
         first = api.post("/v1/customers:search", json={"filter": filter_, "limit": 10}).json()["items"]
         assert [item["id"] for item in first] == sorted(live)[:10]
+
+
+def test_attribute_eq_on_strings_and_booleans_matches_only_that_kind(api: httpx.Client) -> None:
+    """String and boolean `eq` on an attribute also compile to jsonb containment on PostgreSQL (for its
+    GIN index); the answer is the same: only that value of that kind, and `not` takes the rest."""
+    documents = [{"tier": "gold", "vip": True}, {"tier": "Gold", "vip": "true"}, {"tier": 1, "vip": False}, {}]
+    people = [{"source": "t", "external_id": str(i), "attributes": doc} for i, doc in enumerate(documents)]
+    ids = [r["id"] for r in api.post("/v1/customers:batchUpsert", json={"records": people}).json()["results"]]
+    cases = {
+        ("tier", "gold"): {ids[0]},
+        ("tier", "Gold"): {ids[1]},
+        ("vip", True): {ids[0]},
+        ("vip", False): {ids[2]},
+        ("vip", "true"): {ids[1]},
+    }
+    for (key, value), expected in cases.items():
+        condition = {"field": f"attributes.{key}", "op": "eq", "value": value}
+        assert _search_all(api, condition) == (expected, len(expected))
+        assert _search_all(api, {"not": condition}) == (set(ids) - expected, len(ids) - len(expected))
