@@ -13,17 +13,24 @@ from rapport.meta import meta_router
 from rapport.service import create_service_app
 
 from . import api
+from .follower import ErasureFollower
 from .runner import RunWorker
 
 
 @asynccontextmanager
 async def _run_worker(app: FastAPI) -> AsyncIterator[None]:
-    worker = RunWorker(app.state.settings, app.state.sessions)
+    settings: Settings = app.state.settings
+    worker = RunWorker(settings, app.state.sessions)
+    follower = ErasureFollower(
+        settings.url_for(Service.customers), settings.service_token.get_secret_value(), app.state.sessions
+    )
     await run_in_threadpool(worker.start)
+    follower.start()
     app.state.runs = worker
     try:
         yield
     finally:
+        follower.stop()
         await run_in_threadpool(worker.stop)
 
 

@@ -93,3 +93,13 @@ class RuleSegment(Base):
     filter: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FeedState(Base):
+    """How far this service has followed another service's change feed (the last seq acted on)."""
+
+    __tablename__ = "feed_state"
+
+    feed: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

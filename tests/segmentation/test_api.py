@@ -229,3 +229,19 @@ def test_cli_starts_a_run_and_follows_its_progress(services: dict[str, ServicePr
     assert "succeeded" in done.stdout
     latest = api.get("/v1/runs", params={"limit": 1}).json()["items"][0]
     assert (latest["trigger"], latest["parts"], latest["status"]) == ("cli", ["rfm", "tiers"], "succeeded")
+
+
+def test_a_customer_erased_in_customers_is_forgotten_here(
+    api: httpx.Client, services: dict[str, ServiceProcess], first_run: dict[str, Any]
+) -> None:
+    member = api.get("/v1/segments/lost/members", params={"limit": 1}).json()["items"][0]["customer_id"]
+    assert api.get(f"/v1/customers/{member}/scores").json()["scored"] is True
+    with httpx.Client(base_url=services["customers"].url, headers=TOKEN_HEADERS) as customers:
+        erased = customers.delete(f"/v1/customers/{member}", headers={"X-Rapport-Actor": "admin:test"})
+        assert erased.status_code in (200, 204), erased.text
+    deadline = time.monotonic() + 20
+    while api.get(f"/v1/customers/{member}/scores").status_code != 404:
+        assert time.monotonic() < deadline, "the erasure never reached segmentation"
+        time.sleep(0.2)
+    csv_ids = api.get("/v1/segments/lost/members", params={"format": "csv"}).text
+    assert member not in csv_ids
