@@ -103,15 +103,6 @@ Index(
     name_key(Customer.given_name),
     Customer.birth_date,
 )
-# Whole name + city and name + birth date groups (duplicates/candidates.py recounts junk groups by them:
-# a common name alone matches thousands of rows).
-Index("ix_customers_name_city_key", name_key(Customer.family_name), name_key(Customer.given_name), Customer.city)
-Index(
-    "ix_customers_name_birth_date_key",
-    name_key(Customer.family_name),
-    name_key(Customer.given_name),
-    Customer.birth_date,
-)
 
 # Search (search.py): partial indexes over live customers only (the predicate every search carries), each
 # led by the columns of a common query shape and, on PostgreSQL, covering the other often-filtered
