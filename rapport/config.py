@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     # File imports commit this much of the file per transaction (a crash loses at most one such chunk).
     import_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=4096)
     idempotency_ttl_hours: int = 24
+    # The change feed keeps events this long; a follower further behind gets 410 and resyncs from exports.
+    changes_retention_days: int = Field(default=30, ge=0, description="0 keeps every event")
 
     # segmentation service
     segmentation_schedule: str | None = Field(

@@ -14,7 +14,7 @@ from rapport.deps import SessionDep, SettingsDep
 from rapport.errors import Invalid
 from rapport.routing import KitRoute
 
-from . import exports, store
+from . import exports, feed, store
 
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["exports"])
 
@@ -85,7 +85,7 @@ def list_changes(
     after: Annotated[int, Query(ge=0, description="the next_cursor of the previous page; 0 from the start")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ChangePage:
-    rows = store.list_changes(session, after=after, limit=limit)
+    rows = feed.list_changes(session, after=after, limit=limit)
     items = [
         ChangeRead(
             seq=row.seq,

@@ -8,7 +8,7 @@ from rapport.config import Service, Settings
 from rapport.meta import meta_router
 from rapport.service import create_service_app
 
-from . import api, api_exports, api_identity, api_imports
+from . import api, api_exports, api_identity, api_imports, housekeeping
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -20,4 +20,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Unified customer profiles, identities, products, orders and interactions; bulk sync, cleaning, dedup and merge, queries and exports.",
         routers=[meta_router("/v1"), api_identity.router, api_imports.router, api_exports.router, api.router],
         upload_paths=["/v1/imports"],
+        extra_lifespan=housekeeping.lifespan,
     )

@@ -236,6 +236,16 @@ class Change(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class ChangeRetention(Base):
+    """One row: the highest `changes.seq` pruned by retention, so a follower behind it learns it missed events."""
+
+    __tablename__ = "change_retention"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pruned_through: Mapped[int] = mapped_column(BIG_ID)
+    pruned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Merge(Base):
     __tablename__ = "merges"
 

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session, aliased
 
 from rapport.db import bulk_insert
 
-from .. import schemas, store
+from .. import feed, schemas, store
 from ..models import CandidatePair, Change, Customer, DuplicateRefresh, DuplicateScope, JunkKey
 from . import rules, statements
 
@@ -247,6 +247,9 @@ def catch_up(session: Session) -> tuple[DuplicateRefresh, int]:
         pending = int(session.scalar(select(func.count()).select_from(pending_rows.subquery())) or 0)
         if pending > CHANGED_LIMIT:
             return state, pending
+        if state.change_seq < feed.pruned_through(session):
+            # Events not applied yet were pruned by retention: only a whole refresh is exact now.
+            return state, max(pending, 1)
     _lock(session)
     state = _state(session)  # another refresh may have run while this one waited
     upto = _feed_position(session)
