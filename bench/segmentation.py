@@ -77,7 +77,7 @@ def lake_folder(data_dir: Path, customers: int, seed: int) -> Path:
 def phase_timings(lake: Path, as_of: pd.Timestamp, parts: list[str]) -> tuple[sources.Inputs, dict[str, float]]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    inputs = sources.read_folder(lake, as_of=as_of)
+    inputs = sources.read_folder(lake, as_of=as_of, interactions="churn" in parts)
     timings["read"] = time.perf_counter() - started
     marks: list[tuple[str, float]] = []
     started = time.perf_counter()

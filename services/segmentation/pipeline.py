@@ -85,7 +85,7 @@ def run(
     results.metrics["order_lines"] = inputs.order_lines
     results.metrics["lines_without_exchange_rate"] = inputs.lines_without_rate
     steps: list[tuple[str, Callable[[], None]]] = [
-        ("rfm", lambda: _rfm(results, inputs, as_of, params)),
+        ("rfm", lambda: _rfm(results, values, params)),
         ("tiers", lambda: _tiers(results, params)),
         ("clusters", lambda: _clusters(results, values, profile, as_of, params, previous_clusters)),
         ("churn", lambda: _churn(results, inputs, as_of, params)),
@@ -101,8 +101,8 @@ def run(
     return results
 
 
-def _rfm(results: Results, inputs: Inputs, as_of: pd.Timestamp, params: RunParams) -> None:
-    scored = rfm.rfm_scores(inputs.orders, as_of=as_of, bins=params.bins)
+def _rfm(results: Results, values: pd.DataFrame, params: RunParams) -> None:
+    scored = rfm.score_values(values, bins=params.bins)
     for column in ("r", "f", "m"):
         results.scores[column] = scored[column].astype("Int64")
     results.scores["segment"] = scored["segment"].reindex(results.scores.index).fillna(rfm.NO_PURCHASES)

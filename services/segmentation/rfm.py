@@ -92,7 +92,12 @@ def segment_of(r: np.ndarray, fm: np.ndarray) -> np.ndarray:
 
 def rfm_scores(orders: pd.DataFrame, *, as_of: pd.Timestamp, bins: int = 5) -> pd.DataFrame:
     """`rfm_values` plus r, f, m, fm scores and the segment key of every customer with a counted order."""
-    table = rfm_values(orders, as_of=as_of)
+    return score_values(rfm_values(orders, as_of=as_of), bins=bins)
+
+
+def score_values(values: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
+    """A copy of `rfm_values`' table with the r, f, m, fm scores and the segment key added."""
+    table = values.copy()
     table["r"] = quantile_scores(table["recency_days"], bins=bins, higher_is_better=False)
     table["f"] = quantile_scores(table["frequency"], bins=bins)
     table["m"] = quantile_scores(table["monetary"], bins=bins)

@@ -115,7 +115,7 @@ class RunWorker:
             previous_clusters = previous.summary.get("clusters") if previous is not None else None
         try:
             self._progress(run_id, "loading", 0.02)
-            inputs = self._load(folder, as_of)
+            inputs = self._load(folder, as_of, interactions="churn" in parts)
             results = pipeline.run(
                 inputs,
                 as_of=as_of,
@@ -145,11 +145,14 @@ class RunWorker:
             log.exception("run failed", extra={"run_id": str(run_id)})
             self._finish(run_id, RunStatus.failed, f"internal error: {type(error).__name__}: {error}"[:500])
 
-    def _load(self, folder: str | None, as_of: pd.Timestamp) -> sources.Inputs:
+    def _load(self, folder: str | None, as_of: pd.Timestamp, *, interactions: bool) -> sources.Inputs:
         if folder is not None:
-            return sources.read_folder(Path(folder), as_of=as_of)
+            return sources.read_folder(Path(folder), as_of=as_of, interactions=interactions)
         return sources.read_exports(
-            self.settings.url_for(Service.customers), self.settings.service_token.get_secret_value(), as_of=as_of
+            self.settings.url_for(Service.customers),
+            self.settings.service_token.get_secret_value(),
+            as_of=as_of,
+            interactions=interactions,
         )
 
     def _finish(self, run_id: uuid.UUID, status: RunStatus, error: str | None) -> None:
