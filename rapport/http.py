@@ -21,6 +21,20 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 log = logging.getLogger("rapport.http")
 
 
+class ServiceError(RuntimeError):
+    """A service answered with an error status; the message carries its problem document's detail."""
+
+    def __init__(self, method: str, path: str, response: httpx.Response) -> None:
+        detail = response.reason_phrase
+        if response.content:
+            try:
+                detail = response.json().get("detail", detail)
+            except ValueError:
+                detail = response.text[:200]
+        super().__init__(f"{method} {path}: {response.status_code} {detail}")
+        self.status_code = response.status_code
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Retry idempotent calls on connection errors and 502/503/504, with exponential backoff.
@@ -96,6 +110,13 @@ class ServiceClient:
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("POST", path, **kwargs)
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The decoded JSON answer of a request; raises ServiceError for a 4xx/5xx answer."""
+        response = self.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise ServiceError(method, path, response)
+        return response.json()
 
     def close(self) -> None:
         self._client.close()

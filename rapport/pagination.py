@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
+from fastapi import Query
 from pydantic import BaseModel
 
 from rapport.errors import Invalid
 
 MAX_LIMIT = 1000
+# The `?limit=` of every list route.
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 T = TypeVar("T")
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from rapport.auth import ServiceAuth
 from rapport.deps import SessionDep, SettingsDep
 from rapport.errors import Invalid
+from rapport.pagination import Limit
 from rapport.routing import KitRoute
 
 from . import idempotency, orders, products, search, store, sync
@@ -35,8 +36,6 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["customers"])
-
-Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 def _profile_or_422(given: dict[str, object], *, default_region: str) -> sync.CleanProfile:

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from rapport.auth import ServiceAuth
 from rapport.deps import SessionDep, SettingsDep
+from rapport.pagination import Limit
 from rapport.routing import KitRoute
 
 from . import merge, privacy, store
@@ -23,7 +24,6 @@ from .schemas import CustomerDuplicates, CustomerRead, DuplicatePage, DuplicateR
 
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["identity"])
 
-Limit = Annotated[int, Query(ge=1, le=1000)]
 MinScore = Annotated[
     float, Query(ge=0, le=1, description="only candidates scoring at least this (0-1); 0 lists every one")
 ]

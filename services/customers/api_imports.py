@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response, status
+from fastapi import APIRouter, FastAPI, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from rapport.auth import ServiceAuth
 from rapport.db import transaction
 from rapport.deps import SessionDep, SettingsDep
+from rapport.pagination import Limit
 from rapport.routing import KitRoute
 
 from . import imports, interactions, store
@@ -42,8 +43,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["imports"], lifespan=lifespan)
-
-Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 class ImportJobRead(BaseModel):

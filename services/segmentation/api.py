@@ -8,17 +8,17 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import httpx
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from rapport.auth import SERVICE_TOKEN_HEADER, ServiceAuth
 from rapport.config import Service
 from rapport.deps import SessionDep, SettingsDep
 from rapport.errors import Conflict, Invalid, NotFound, ServiceUnavailable
-from rapport.pagination import Page
+from rapport.pagination import Limit, Page
 from rapport.routing import KitRoute
 
 from . import churn, rfm, store
@@ -34,7 +34,6 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["segmentation"])
-Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 def run_read(run: Run) -> RunRead:

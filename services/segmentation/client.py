@@ -6,25 +6,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rapport.http import ServiceClient
+from rapport.http import ServiceClient, ServiceError
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 
-class SegmentationError(RuntimeError):
-    """The segmentation service answered with an error (the problem document's detail is the message)."""
+# Errors are rapport.http.ServiceError (the problem document's detail is the message).
+SegmentationError = ServiceError
 
 
 class SegmentationClient:
     def __init__(self, client: ServiceClient) -> None:
         self.http = client
-
-    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            detail = response.json().get("detail") if response.content else response.reason_phrase
-            raise SegmentationError(f"{method} {path}: {response.status_code} {detail}")
-        return response.json()
 
     def start_run(
         self, *, as_of: str | None = None, parts: list[str] | None = None, params: dict[str, Any] | None = None
@@ -34,13 +27,13 @@ class SegmentationClient:
             body["as_of"] = as_of
         if parts:
             body["parts"] = parts
-        return dict(self._json("POST", "/v1/runs", json=body, headers={"X-Rapport-Trigger": "cli"}))
+        return dict(self.http.json("POST", "/v1/runs", json=body, headers={"X-Rapport-Trigger": "cli"}))
 
     def get_run(self, run_id: str) -> dict[str, Any]:
-        return dict(self._json("GET", f"/v1/runs/{run_id}"))
+        return dict(self.http.json("GET", f"/v1/runs/{run_id}"))
 
     def list_runs(self, *, limit: int = 20) -> list[dict[str, Any]]:
-        return list(self._json("GET", "/v1/runs", params={"limit": limit})["items"])
+        return list(self.http.json("GET", "/v1/runs", params={"limit": limit})["items"])
 
     def wait(
         self, run_id: str, *, on_progress: Callable[[dict[str, Any]], None] | None = None, poll: float = 0.5
@@ -55,4 +48,4 @@ class SegmentationClient:
             time.sleep(poll)
 
     def scores(self, customer_id: str) -> dict[str, Any]:
-        return dict(self._json("GET", f"/v1/customers/{customer_id}/scores"))
+        return dict(self.http.json("GET", f"/v1/customers/{customer_id}/scores"))
