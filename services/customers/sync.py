@@ -132,11 +132,20 @@ def _clean_group(
         errors[row] = [FieldError(loc=issue.loc, msg=issue.msg) for issue in issues]
     signed_up: list[datetime | None] = [None] * len(members)
     if "signed_up_at" in fields:
+        parsed: dict[Any, datetime | FieldError | None] = {}  # each distinct value parsed once
         for row, member in enumerate(members):
-            try:
-                signed_up[row] = cleaning.parse_datetime(member["signed_up_at"], field="signed_up_at")
-            except cleaning.CleaningError as error:
-                errors[row].append(FieldError(loc=error.field, msg=error.message))
+            raw = member["signed_up_at"]
+            key = raw if isinstance(raw, str | None) else repr(raw)
+            if key not in parsed:
+                try:
+                    parsed[key] = cleaning.parse_datetime(raw, field="signed_up_at")
+                except cleaning.CleaningError as error:
+                    parsed[key] = FieldError(loc=error.field, msg=error.message)
+            outcome = parsed[key]
+            if isinstance(outcome, FieldError):
+                errors[row].append(outcome)
+            else:
+                signed_up[row] = outcome
     outcomes: list[tuple[CleanProfile | None, list[FieldError]]] = [(None, row_errors) for row_errors in errors]
     for row, values in zip(cleaned.index.tolist(), cleaned.to_dict("records"), strict=True):
         if errors[row]:

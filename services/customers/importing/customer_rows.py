@@ -8,8 +8,8 @@ text separated by commas). A column present in the file is set on every row: an 
 field, as a null does in the batch API.
 
 Each row goes through the batch record schema (`CustomerBatchRecord`, one pydantic call per block) and
-then the vectorised cleaner (`cleaning.clean_customers_frame`, each distinct value cleaned once), which
-cleans exactly as the per-record `sync.clean_profile` does. When an external id comes twice in a block,
+then the batch API's own cleaning (`sync.clean_profiles`: one frame per block, each distinct value cleaned
+once), so a file row and a batch record are cleaned alike. When an external id comes twice in a block,
 the last row wins, as a second upsert would.
 """
 
@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import TypeAdapter, ValidationError
@@ -112,68 +111,24 @@ def prepare(block: Block, context: chunks.Context) -> Prepared:
     if sources is not None:
         differs = col.mask(pc.not_equal(sources, context.source))
         problems.add(differs, f"source: differs from this import's source {context.source!r}")
-    keys, records = _records(block, context, problems)
+    _, records = _records(block, context, problems)
     models = _validated(records, problems)
-    given = [name for name in keys if name not in ("source", "external_id")]
     rows = list(models)
     dumps = [models[row].model_dump(exclude_unset=True, exclude={"source", "external_id"}) for row in rows]
-    frame = pd.DataFrame(dumps, index=rows, columns=given, dtype=object)
-    profile = frame.drop(columns=[c for c in ("consents", "signed_up_at") if c in frame.columns])
-    cleaned, rejected = cleaning.clean_customers_frame(profile, default_region=context.default_region)
-    signed_up = _signed_up(frame, problems)
-    _add_per_row(
-        problems,
-        {
-            row: "; ".join(f"{issue.loc}: {issue.msg}" for issue in issues)
-            for row, issues in zip(rejected.index.tolist(), rejected["reasons"].tolist(), strict=True)
-        },
-    )
-    customers: list[sync.CleanCustomer] = []
+    outcomes = sync.clean_profiles(dumps, default_region=context.default_region)
+    reasons = {
+        row: "; ".join(f"{error.loc}: {error.msg}" for error in errors)
+        for row, (profile, errors) in zip(rows, outcomes, strict=True)
+        if profile is None
+    }
+    _add_per_row(problems, reasons)
     bad = problems.rejected
-    consents = frame["consents"].to_dict() if "consents" in given else {}
-    for row, record in zip(cleaned.index.tolist(), cleaned.to_dict("records"), strict=True):
-        if bad[row]:
-            continue
-        values = {str(name): value for name, value in record.items()}
-        tags = values.pop("tags", None)
-        if "income_band" not in given and values.get("income") is None:
-            values.pop("income_band", None)  # a band is only derived from an income, as in clean_customer
-        if row in signed_up:
-            values["signed_up_at"] = signed_up[row]
-        model = models[row]
-        customers.append(
-            sync.CleanCustomer(
-                row,
-                model.source,
-                model.external_id,
-                values,
-                (tags or []) if "tags" in given else None,
-                consents.get(row) or {},
-            )
-        )
+    customers = [
+        sync.CleanCustomer(row, models[row].source, models[row].external_id, *profile)
+        for row, (profile, _) in zip(rows, outcomes, strict=True)
+        if profile is not None and not bad[row]
+    ]
     return Prepared(block, problems, *_last_of_each(customers, block.size))
-
-
-def _signed_up(frame: pd.DataFrame, problems: col.Problems) -> dict[int, Any]:
-    """row -> parsed signed_up_at (each distinct value parsed once), as `sync.clean_profile` parses it."""
-    if "signed_up_at" not in frame.columns:
-        return {}
-    parsed: dict[int, Any] = {}
-    failed: dict[int, str] = {}
-    seen: dict[Any, Any] = {}
-    for row, raw in zip(frame.index.tolist(), frame["signed_up_at"].tolist(), strict=True):
-        if raw not in seen:
-            try:
-                seen[raw] = cleaning.parse_datetime(raw, field="signed_up_at")
-            except cleaning.CleaningError as error:
-                seen[raw] = error
-        moment = seen[raw]
-        if isinstance(moment, cleaning.CleaningError):
-            failed[row] = f"{moment.field}: {moment.message}"
-        else:
-            parsed[row] = moment
-    _add_per_row(problems, failed)
-    return parsed
 
 
 def _add_per_row(problems: col.Problems, reasons: dict[int, str]) -> None:
