@@ -1,18 +1,17 @@
-"""Customers service benchmark: batch upsert records/s and search latency, through the real HTTP API.
+"""Customers service benchmark: batch upsert records/s through the real HTTP API (search: customers_search.py).
 
     .venv/bin/python bench/customers.py --customers 1000000 --backend postgresql
     .venv/bin/python bench/customers.py --customers 200000 --backend sqlite
 
 Starts the customers service as a uvicorn process on a fresh database, upserts the demo generator's
-customers in batches of --batch records from --clients concurrent clients, then times three search
-shapes (count + first page). Prints throughput and latency percentiles with the data size.
+customers in batches of --batch records from --clients concurrent clients, and prints records/s with the
+data size and the machine's load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -30,30 +29,6 @@ from rapport import demo
 from rapport.config import Service
 from rapport.db import drop_database, ensure_database
 from tests.support import TOKEN_HEADERS, start_service
-
-SEARCHES: dict[str, dict[str, Any]] = {
-    "city + gender + age": {
-        "all": [
-            {"field": "city", "op": "eq", "value": "Shanghai"},
-            {"field": "gender", "op": "eq", "value": "female"},
-            {"field": "age", "op": "between", "value": [25, 40]},
-        ]
-    },
-    "band in + gender + education": {
-        "all": [
-            {"field": "income_band", "op": "in", "value": ["high", "very_high"]},
-            {"field": "gender", "op": "eq", "value": "female"},
-            {"field": "education", "op": "eq", "value": "master"},
-        ]
-    },
-    "country + born after + email exists": {
-        "all": [
-            {"field": "country", "op": "eq", "value": "GB"},
-            {"field": "birth_date", "op": "gte", "value": "1995-01-01"},
-            {"field": "email", "op": "exists", "value": True},
-        ]
-    },
-}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -84,29 +59,12 @@ def upsert(url: str, batches: list[list[dict[str, Any]]], clients: int) -> tuple
     return time.perf_counter() - started, errors
 
 
-def search_latencies(url: str, repeats: int) -> dict[str, tuple[float, float, int]]:
-    results: dict[str, tuple[float, float, int]] = {}
-    with httpx.Client(base_url=url, headers=TOKEN_HEADERS, timeout=60) as client:
-        for name, filter_ in SEARCHES.items():
-            timings: list[float] = []
-            total = 0
-            for _ in range(repeats):
-                started = time.perf_counter()
-                page = client.post("/v1/customers:search", json={"filter": filter_, "limit": 50, "with_total": True})
-                timings.append((time.perf_counter() - started) * 1000)
-                total = page.json()["total"]
-            timings.sort()
-            results[name] = (statistics.median(timings), timings[int(0.95 * (len(timings) - 1))], total)
-    return results
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the service")
     args = parser.parse_args()
 
@@ -126,12 +84,11 @@ def main() -> None:
                 f"{args.workers} service worker(s)"
             )
             elapsed, errors = upsert(service.url, batches, args.clients)
+            print(f"load average before: {os.getloadavg()[0]:.2f}")
             print(
                 f"batch upsert: {args.customers:,} customers in batches of {args.batch:,} from {args.clients} clients: "
                 f"{elapsed:.1f} s = {args.customers / elapsed:,.0f} records/s ({errors} rejected)"
             )
-            for name, (p50, p95, total) in search_latencies(service.url, args.repeats).items():
-                print(f"search [{name}] over {args.customers:,}: {total:,} matches, p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         finally:
             service.stop()
             if args.backend == "postgresql":
