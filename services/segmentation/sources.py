@@ -14,22 +14,19 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from rapport.auth import SERVICE_TOKEN_HEADER
+from rapport import datalake
 
 ORDER_COLUMNS = ["order_id", "customer_id", "placed_at", "status", "line_total_base"]
 PROFILE_COLUMNS = ["id", "city", "country", "gender", "birth_date", "income_band", "education", "signed_up_at"]
 INTERACTION_COLUMNS = ["customer_id", "occurred_at"]
 
 
-class SourceError(RuntimeError):
-    """The data could not be read (the customers service is down, a file is missing or malformed)."""
+SourceError = datalake.SourceError
 
 
 @dataclass
@@ -92,20 +89,16 @@ def _interactions(table: pa.Table | None) -> pd.DataFrame:
 def read_folder(folder: Path, *, as_of: pd.Timestamp, interactions: bool = True) -> Inputs:
     """Inputs from a folder of Parquet files in the export's columns (interactions only when asked: only
     churn uses them). Raises SourceError."""
-    try:
-        lines = pq.read_table(folder / "orders.parquet", columns=ORDER_COLUMNS)
-        customers = pq.read_table(folder / "customers.parquet")
-        interactions_path = folder / "interactions.parquet"
-        events = (
-            pq.read_table(interactions_path, columns=INTERACTION_COLUMNS)
-            if interactions and interactions_path.exists()
-            else None
+    cutoff = as_of.to_pydatetime()
+    lines = datalake.read_table(folder, "orders", columns=ORDER_COLUMNS)
+    customers = datalake.read_table(folder, "customers")
+    events = (
+        datalake.read_table_if_present(
+            folder, "interactions", columns=INTERACTION_COLUMNS, before=cutoff, time_column="occurred_at"
         )
-    except (OSError, pa.ArrowInvalid, KeyError) as error:
-        raise SourceError(f"cannot read the Parquet folder {folder}: {error}") from error
-    if events is not None:
-        cutoff = pa.scalar(as_of.to_pydatetime(), events.schema.field("occurred_at").type)
-        events = events.filter(pc.less(events["occurred_at"], cutoff))
+        if interactions
+        else None
+    )
     orders, missing = orders_from_lines(lines, as_of=as_of)
     return Inputs(orders, _profiles(customers), _interactions(events), lines.num_rows, missing)
 
@@ -114,25 +107,8 @@ def read_exports(
     base_url: str, token: str, *, as_of: pd.Timestamp, interactions: bool = True, timeout: float = 600.0
 ) -> Inputs:
     """Inputs from the customers service's exports as of `as_of`. Raises SourceError."""
-    with (
-        tempfile.TemporaryDirectory(prefix="rapport-segmentation-") as scratch,
-        httpx.Client(base_url=base_url, headers={SERVICE_TOKEN_HEADER: token}, timeout=timeout) as client,
-    ):
+    entities = ("orders", "customers", "interactions") if interactions else ("orders", "customers")
+    with tempfile.TemporaryDirectory(prefix="rapport-segmentation-") as scratch:
         folder = Path(scratch)
-        for entity in ("orders", "customers", "interactions") if interactions else ("orders", "customers"):
-            _download(client, entity, folder / f"{entity}.parquet", as_of=as_of)
+        datalake.download_exports(base_url, token, entities, folder, until=as_of.to_pydatetime(), timeout=timeout)
         return read_folder(folder, as_of=as_of, interactions=interactions)
-
-
-def _download(client: httpx.Client, entity: str, target: Path, *, as_of: pd.Timestamp) -> None:
-    params = {"format": "parquet", "until": as_of.isoformat()}
-    try:
-        with client.stream("GET", f"/v1/exports/{entity}", params=params) as response:
-            if response.status_code != 200:
-                response.read()
-                raise SourceError(f"customers export of {entity}: {response.status_code} {response.text[:300]}")
-            with target.open("wb") as out:
-                for chunk in response.iter_bytes(1 << 20):
-                    out.write(chunk)
-    except httpx.HTTPError as error:
-        raise SourceError(f"customers export of {entity} failed: {error}") from error
