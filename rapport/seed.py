@@ -35,8 +35,14 @@ def _segmentation_loader() -> DemoLoader:
     return DemoLoader(Service.segmentation, demo.is_empty, demo.load)
 
 
+def _recommendation_loader() -> DemoLoader:
+    from services.recommendation import demo
+
+    return DemoLoader(Service.recommendation, demo.is_empty, demo.load)
+
+
 # Ordered: later loaders may read what earlier ones loaded (segmentation reads customers' export).
-LOADER_FACTORIES: list[Callable[[], DemoLoader]] = [_customers_loader, _segmentation_loader]
+LOADER_FACTORIES: list[Callable[[], DemoLoader]] = [_customers_loader, _segmentation_loader, _recommendation_loader]
 
 
 def demo_files(settings: Settings, *, customers: int, seed: int) -> Path:

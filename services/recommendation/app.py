@@ -2,11 +2,63 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session, sessionmaker
 
 from rapport.config import Service, Settings
 from rapport.meta import meta_router
 from rapport.service import create_service_app
+
+from . import api, serving, store
+from .runner import Trainer
+
+log = logging.getLogger("rapport.recommendation")
+REFRESH_SECONDS = 5.0
+
+
+def refresh(holder: serving.ModelHolder, sessions: sessionmaker[Session]) -> None:
+    """Load the newest succeeded model if this replica does not serve it yet (another replica trained it)."""
+    with holder.loading, sessions() as session:
+        latest = store.latest_model_id(session)
+        current = holder.current
+        if latest is None or (current is not None and current.model_id == latest):
+            return
+        artifact = store.artifact_of(session, latest)
+    if artifact is not None:
+        holder.swap(latest, artifact)
+        log.info("model loaded", extra={"model_id": str(latest)})
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    holder = serving.ModelHolder()
+    app.state.models = holder
+    await run_in_threadpool(refresh, holder, app.state.sessions)
+    trainer = Trainer(app.state.settings, app.state.sessions, holder)
+    app.state.trainer = trainer
+    await run_in_threadpool(trainer.worker.start)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(REFRESH_SECONDS):
+            try:
+                refresh(holder, app.state.sessions)
+            except Exception:
+                log.exception("model refresh failed")
+
+    poller = threading.Thread(target=poll, name="recommendation-refresh", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        await run_in_threadpool(trainer.worker.stop)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -16,5 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings or Settings(),
         title="Rapport recommendation",
         description="Personalised recommendations, similar items, association rules and offline evaluation.",
-        routers=[meta_router("/v1")],
+        routers=[meta_router("/v1"), api.router],
+        extra_lifespan=_lifespan,
     )

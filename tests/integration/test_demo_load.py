@@ -14,7 +14,7 @@ from rapport.seed import load_demo
 from tests.conftest import settings_for
 from tests.support import TOKEN_HEADERS, ServiceProcess, start_service
 
-LOADED = (Service.customers, Service.segmentation)
+LOADED = (Service.customers, Service.segmentation, Service.recommendation)
 
 
 @pytest.fixture
@@ -36,6 +36,7 @@ def test_demo_fills_empty_services_once(services: dict[Service, ServiceProcess],
     load_demo(settings, customers=400, seed=3, echo=lines.append)
     assert any(line.startswith("  customers: 400 customers") for line in lines), lines
     assert any(line.startswith("  segmentation: run ") for line in lines), lines
+    assert any(line.startswith("  recommendation: model ") for line in lines), lines
     with httpx.Client(base_url=services[Service.segmentation].url, headers=TOKEN_HEADERS) as client:
         (run,) = client.get("/v1/runs").json()["items"]
         assert run["status"] == "succeeded"
@@ -43,4 +44,4 @@ def test_demo_fills_empty_services_once(services: dict[Service, ServiceProcess],
         assert client.get("/v1/segments").json()
     again: list[str] = []
     load_demo(settings, customers=400, seed=3, echo=again.append)
-    assert sum("has data, left as it is" in line for line in again) == 2, again
+    assert sum("has data, left as it is" in line for line in again) == 3, again

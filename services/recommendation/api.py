@@ -1,0 +1,184 @@
+"""Routes of the recommendation service: training runs and models, recommendations, similar items, basket
+completion, association rules and real-time events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+
+from rapport import jobs
+from rapport.auth import ServiceAuth
+from rapport.deps import SessionDep, SettingsDep
+from rapport.errors import Invalid, NotFound, ServiceUnavailable
+from rapport.routing import KitRoute
+
+from . import serving, store
+from .models import ModelRun
+from .schemas import (
+    BasketIn,
+    BasketOut,
+    EventIn,
+    Item,
+    ModelRead,
+    Recommendations,
+    RuleRead,
+    RunCreate,
+    SimilarItems,
+)
+
+router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["recommendation"])
+K = Annotated[int, Query(ge=1, le=1000, description="how many items")]
+
+
+def _read(run: ModelRun, holder: serving.ModelHolder) -> ModelRead:
+    current = holder.current
+    return ModelRead.model_validate(run, from_attributes=True).model_copy(
+        update={"serving": current is not None and current.model_id == run.id}
+    )
+
+
+def _loaded(request: Request) -> serving.Loaded:
+    loaded: serving.Loaded | None = request.app.state.models.current
+    if loaded is None:
+        raise ServiceUnavailable("No model has been trained yet; start one with POST /v1/runs.")
+    return loaded
+
+
+# --- runs and models --------------------------------------------------------------------------------------------
+
+
+@router.post("/runs", status_code=status.HTTP_202_ACCEPTED, response_model=ModelRead)
+def create_run(body: RunCreate, request: Request, session: SessionDep, settings: SettingsDep) -> ModelRead:
+    as_of = jobs.now() if body.as_of is None else body.as_of
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=jobs.now().tzinfo)
+    if as_of > jobs.now() + timedelta(minutes=1):
+        raise Invalid("as_of is in the future.", errors=[{"loc": "body.as_of", "msg": "in the future"}])
+    folder = None
+    if body.source_folder is not None:
+        lake = settings.lake_dir.resolve()
+        candidate = (lake / body.source_folder).resolve()
+        if not candidate.is_relative_to(lake) or not candidate.is_dir():
+            raise Invalid(
+                f"source_folder must name a folder under the data lake directory {settings.lake_dir}.",
+                errors=[{"loc": "body.source_folder", "msg": "not a folder in the data lake"}],
+            )
+        folder = str(candidate)
+    run = jobs.create(
+        session,
+        ModelRun,
+        as_of=as_of,
+        params=body.params.model_dump(),
+        trigger="api",
+        source_folder=folder,
+        metrics={},
+    )
+    request.app.state.trainer.worker.notify()
+    return _read(run, request.app.state.models)
+
+
+@router.get("/models", response_model=list[ModelRead])
+def list_models(request: Request, session: SessionDep, limit: K = 20) -> list[ModelRead]:
+    return [_read(run, request.app.state.models) for run in store.list_models(session, limit=limit)]
+
+
+@router.get("/models/{model_id}", response_model=ModelRead)
+def get_model(model_id: uuid.UUID, request: Request, session: SessionDep) -> ModelRead:
+    return _read(jobs.get_or_raise(session, ModelRun, model_id), request.app.state.models)
+
+
+@router.post("/runs/{model_id}:cancel", response_model=ModelRead)
+def cancel_run(model_id: uuid.UUID, request: Request, session: SessionDep) -> ModelRead:
+    run = jobs.get_or_raise(session, ModelRun, model_id)
+    jobs.request_cancel(session, run)
+    return _read(run, request.app.state.models)
+
+
+# --- serving ---------------------------------------------------------------------------------------------------
+
+
+@router.get("/customers/{customer_id}/recommendations", response_model=Recommendations)
+async def recommendations(
+    customer_id: str,
+    request: Request,
+    k: K = 10,
+    category: str | None = None,
+    exclude_purchased: bool = True,
+    exclude: Annotated[str | None, Query(description="skus to leave out, comma-separated")] = None,
+) -> Recommendations:
+    """Personalised items with a reason; a customer without history gets the cold-start answer."""
+    loaded = _loaded(request)
+    events = await run_in_threadpool(_events, request, customer_id, loaded)
+    items, strategy = serving.recommend(
+        loaded.model,
+        customer_id,
+        k=k,
+        events=events,
+        category=category,
+        exclude_purchased=exclude_purchased,
+        exclude=[s for s in (exclude or "").split(",") if s],
+    )
+    return Recommendations(
+        customer_id=customer_id,
+        model_id=loaded.model_id,
+        strategy=strategy,
+        items=[Item(**vars(item)) for item in items],
+    )
+
+
+def _events(request: Request, customer_id: str, loaded: serving.Loaded) -> list[tuple[str, str]]:
+    with request.app.state.sessions() as session:
+        return store.events_since(session, customer_id, loaded.model.as_of)
+
+
+@router.get("/items/{sku}/similar", response_model=SimilarItems)
+def similar_items(sku: str, request: Request, k: K = 10) -> SimilarItems:
+    loaded = _loaded(request)
+    if sku not in loaded.model.item_index:
+        raise NotFound(f"No item {sku!r} in the current model.")
+    items = serving.similar(loaded.model, sku, k)
+    return SimilarItems(sku=sku, model_id=loaded.model_id, items=[Item(**vars(i)) for i in items])
+
+
+@router.post("/baskets:complete", response_model=BasketOut)
+def complete_basket(body: BasketIn, request: Request) -> BasketOut:
+    """Frequently bought together: rules first, then the item model."""
+    loaded = _loaded(request)
+    items, reason = serving.complete(loaded.model, body.items, body.k)
+    return BasketOut(model_id=loaded.model_id, items=[Item(**vars(i)) for i in items], reason=reason)
+
+
+@router.get("/rules", response_model=list[RuleRead])
+def list_rules(
+    request: Request,
+    session: SessionDep,
+    level: Annotated[str, Query(pattern="^(product|category)$")] = "product",
+    min_lift: Annotated[float, Query(ge=0)] = 1.0,
+    antecedent: Annotated[str | None, Query(description="skus of the antecedent, sorted, joined by |")] = None,
+    limit: K = 50,
+) -> list[RuleRead]:
+    """Association rules of the serving model, highest lift first."""
+    loaded = _loaded(request)
+    rows = store.list_rules(
+        session, loaded.model_id, level=level, min_lift=min_lift, antecedent=antecedent, limit=limit
+    )
+    return [RuleRead.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.post("/events", status_code=status.HTTP_202_ACCEPTED)
+def add_event(body: EventIn, session: SessionDep) -> dict[str, str]:
+    """A purchase or view; the customer's next recommendations include it, no retraining needed."""
+    occurred = body.occurred_at or jobs.now()
+    store.add_event(
+        session,
+        customer_id=body.customer_id,
+        sku=body.sku,
+        kind=body.kind,
+        weight=serving.EVENT_WEIGHTS[body.kind],
+        occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=jobs.now().tzinfo),
+    )
+    return {"status": "accepted"}

@@ -1,0 +1,156 @@
+"""One training run: the item model, its offline evaluation against popularity, association rules and
+popularity, from order lines as of a cut-off. Pure computation: no database, no HTTP.
+
+The evaluation holds out the last `holdout_days` before `as_of` (train before, test after, customers
+active in both) and scores the model and the popularity baseline on the same split; the served model is
+then refitted on all history up to `as_of`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from pydantic import BaseModel, Field
+
+from . import evaluation, itemsim, matrix, rules
+
+COUNTED_STATUSES = ("placed", "paid")
+Progress = Callable[[str, float], None]
+
+
+class TrainParams(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    algorithm: Literal["sar"] = "sar"
+    similarity: Literal["jaccard", "lift", "cosine"] = "jaccard"
+    n_neighbors: int = Field(100, ge=5, le=1000)
+    half_life_days: float | None = Field(180.0, gt=0, description="time decay of purchases; null for none")
+    holdout_days: int = Field(56, ge=1, le=365, description="held-out window for the offline evaluation")
+    k: int = Field(10, ge=1, le=100, description="cut-off of the offline metrics")
+    min_support: float = Field(0.002, gt=0, le=1, description="product-level rules, share of baskets")
+    category_min_support: float = Field(0.01, gt=0, le=1)
+    min_confidence: float = Field(0.05, ge=0, le=1)
+    min_lift: float = Field(1.0, ge=0)
+
+
+@dataclass
+class ServingModel:
+    """What a replica holds in memory to answer requests (pickled as the run's artifact)."""
+
+    as_of: datetime
+    items: np.ndarray  # sku per item index
+    names: np.ndarray
+    categories: np.ndarray
+    customers: dict[str, int]  # customer id -> affinity row
+    affinity: sp.csr_matrix  # customers x items, time-decayed
+    purchased: sp.csr_matrix  # customers x items, binary: what each customer already bought
+    estimator: itemsim.ItemSimilarity
+    popularity: np.ndarray  # buyers per item in the last 90 days, normalised
+    product_rules: pd.DataFrame
+    item_index: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.item_index = {str(sku): position for position, sku in enumerate(self.items)}
+
+
+@dataclass
+class Trained:
+    model: ServingModel
+    rules: pd.DataFrame  # level, antecedents, consequents, support, confidence, lift, leverage, conviction
+    metrics: dict[str, Any]
+
+
+def counted_lines(lines: pd.DataFrame, *, before: datetime) -> pd.DataFrame:
+    """Lines of placed or paid orders before `before`, with the matrix's `at` column."""
+    keep = lines["status"].isin(COUNTED_STATUSES) & (lines["placed_at"] < before)
+    return lines.loc[keep].assign(at=lines.loc[keep, "placed_at"])
+
+
+def _fit(
+    lines: pd.DataFrame, params: TrainParams, as_of: datetime, items: np.ndarray | None = None
+) -> tuple[matrix.Interactions, itemsim.ItemSimilarity]:
+    interactions = matrix.build_interactions(
+        lines, weight="quantity", half_life_days=params.half_life_days, as_of=as_of, items=items
+    )
+    binary = matrix.binarize(interactions.matrix)
+    model = itemsim.ItemSimilarity(similarity=params.similarity, n_neighbors=params.n_neighbors).fit(binary)
+    return interactions, model
+
+
+def evaluate(lines: pd.DataFrame, *, as_of: datetime, params: TrainParams) -> dict[str, Any]:
+    """Metrics at k (precision, recall, NDCG, MAP, hit rate, coverage) of the model and of popularity on the
+    last `holdout_days`, for all items and for items new to the customer (evaluation.py)."""
+    cutoff = as_of - timedelta(days=params.holdout_days)
+    try:
+        split = evaluation.time_split(lines, cutoff=cutoff, half_life_days=params.half_life_days, weight="quantity")
+    except ValueError as error:
+        raise ValueError(f"evaluation: {error} (cut-off {cutoff.date()}); try another holdout_days") from error
+    if len(split.evaluated) == 0:
+        raise ValueError("evaluation: no customer bought both before and during the hold-out window")
+    model = itemsim.ItemSimilarity(similarity=params.similarity, n_neighbors=params.n_neighbors)
+    table = evaluation.compare({"model": model.fit(matrix.binarize(split.train))}, split, k=params.k)
+    results: dict[str, Any] = {"holdout_days": params.holdout_days, "customers_evaluated": len(split.evaluated)}
+    for row in table.to_dict("records"):
+        metrics = {f"{name}@{params.k}" if name in ("precision", "recall", "ndcg", "map") else name: value
+                   for name, value in row.items() if name not in ("model", "mode", "customers")}  # fmt: skip
+        key = row["model"] if row["mode"] == "all" else f"{row['model']}_new_items"
+        results[key] = {name: round(float(value), 4) for name, value in metrics.items()}
+    return results
+
+
+def train(
+    lines: pd.DataFrame, products: pd.DataFrame, *, as_of: datetime, params: TrainParams, progress: Progress
+) -> Trained:
+    """Evaluate, fit the served model, mine rules. `lines`: order_id, customer_id, placed_at, status, sku,
+    quantity; `products`: sku, name, category. Raises ValueError when the data cannot support a part."""
+    counted = counted_lines(lines, before=as_of)
+    if counted.empty:
+        raise ValueError("no placed or paid orders before as_of")
+    progress("evaluation", 0.35)
+    metrics: dict[str, Any] = {"evaluation": evaluate(counted, as_of=as_of, params=params)}
+    progress("model", 0.6)
+    interactions, estimator = _fit(counted, params, as_of)
+    catalogue = products.drop_duplicates("sku").set_index("sku").reindex(interactions.items)
+    recent = counted[counted["at"] >= as_of - timedelta(days=90)]
+    buyers = recent.groupby("sku")["customer_id"].nunique().reindex(interactions.items).fillna(0).to_numpy()
+    progress("rules", 0.75)
+    with_category = counted.assign(category=counted["sku"].map(products.set_index("sku")["category"]))
+    product_rules = rules.mine_rules(
+        counted,
+        level="product",
+        min_support=params.min_support,
+        min_confidence=params.min_confidence,
+        min_lift=params.min_lift,
+    )
+    category_rules = rules.mine_rules(
+        with_category.dropna(subset=["category"]),
+        level="category",
+        min_support=params.category_min_support,
+        min_confidence=params.min_confidence,
+        min_lift=params.min_lift,
+    )
+    all_rules = pd.concat([product_rules.assign(level="product"), category_rules.assign(level="category")])
+    metrics["rules"] = {"product": len(product_rules), "category": len(category_rules)}
+    model = ServingModel(
+        as_of=as_of,
+        items=np.asarray(interactions.items, dtype=object),
+        names=catalogue["name"].fillna("").to_numpy(dtype=object)
+        if "name" in catalogue
+        else np.full(len(catalogue), ""),
+        categories=catalogue["category"].fillna("").to_numpy(dtype=object)
+        if "category" in catalogue
+        else np.full(len(catalogue), ""),
+        customers={str(c): row for row, c in enumerate(interactions.customers)},
+        affinity=interactions.matrix,
+        purchased=matrix.binarize(interactions.matrix),
+        estimator=estimator,
+        popularity=buyers / max(float(buyers.max()), 1.0),
+        product_rules=product_rules,
+    )
+    return Trained(model=model, rules=all_rules, metrics=metrics)
