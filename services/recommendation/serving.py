@@ -104,8 +104,11 @@ def _because(model: ServingModel, row: sp.csr_matrix, best: np.ndarray) -> list[
     """ "bought with X": the item of the customer's history that contributes most to each suggestion."""
     if len(best) == 0:
         return []
+    similarity = getattr(model.estimator, "similarity_", None)
+    if similarity is None:  # latent factors: no single item to point at
+        return ["customers with a history like yours bought it"] * len(best)
     history = row.indices
-    contributions = model.estimator.similarity_[history][:, best].toarray() * row.data[:, None]
+    contributions = similarity[history][:, best].toarray() * row.data[:, None]
     strongest = history[np.argmax(contributions, axis=0)]
     has = contributions.max(axis=0) > 0
     return [

@@ -18,16 +18,18 @@ import pandas as pd
 import scipy.sparse as sp
 from pydantic import BaseModel, Field
 
-from . import evaluation, itemsim, matrix, rules
+from . import evaluation, factors, itemsim, matrix, rules
 
 COUNTED_STATUSES = ("placed", "paid")
+Estimator = itemsim.ItemSimilarity | factors.LatentFactors
 Progress = Callable[[str, float], None]
 
 
 class TrainParams(BaseModel):
     model_config = {"extra": "forbid"}
 
-    algorithm: Literal["sar"] = "sar"
+    algorithm: Literal["sar", "svd"] = Field("sar", description="item-to-item (SAR) or latent factors (SVD)")
+    n_components: int = Field(64, ge=2, le=512, description="latent factors of the svd algorithm")
     similarity: Literal["jaccard", "lift", "cosine"] = "jaccard"
     n_neighbors: int = Field(100, ge=5, le=1000)
     half_life_days: float | None = Field(180.0, gt=0, description="time decay of purchases; null for none")
@@ -50,7 +52,7 @@ class ServingModel:
     customers: dict[str, int]  # customer id -> affinity row
     affinity: sp.csr_matrix  # customers x items, time-decayed
     purchased: sp.csr_matrix  # customers x items, binary: what each customer already bought
-    estimator: itemsim.ItemSimilarity
+    estimator: Estimator
     popularity: np.ndarray  # buyers per item in the last 90 days, normalised
     product_rules: pd.DataFrame
     item_index: dict[str, int] = field(default_factory=dict)
@@ -72,15 +74,20 @@ def counted_lines(lines: pd.DataFrame, *, before: datetime) -> pd.DataFrame:
     return lines.loc[keep].assign(at=lines.loc[keep, "placed_at"])
 
 
+def estimator_for(params: TrainParams) -> Estimator:
+    """An unfitted model of the run's algorithm."""
+    if params.algorithm == "svd":
+        return factors.LatentFactors(n_components=params.n_components)
+    return itemsim.ItemSimilarity(similarity=params.similarity, n_neighbors=params.n_neighbors)
+
+
 def _fit(
     lines: pd.DataFrame, params: TrainParams, as_of: datetime, items: np.ndarray | None = None
-) -> tuple[matrix.Interactions, itemsim.ItemSimilarity]:
+) -> tuple[matrix.Interactions, Estimator]:
     interactions = matrix.build_interactions(
         lines, weight="quantity", half_life_days=params.half_life_days, as_of=as_of, items=items
     )
-    binary = matrix.binarize(interactions.matrix)
-    model = itemsim.ItemSimilarity(similarity=params.similarity, n_neighbors=params.n_neighbors).fit(binary)
-    return interactions, model
+    return interactions, estimator_for(params).fit(interactions.matrix)
 
 
 def evaluate(lines: pd.DataFrame, *, as_of: datetime, params: TrainParams) -> dict[str, Any]:
@@ -93,8 +100,7 @@ def evaluate(lines: pd.DataFrame, *, as_of: datetime, params: TrainParams) -> di
         raise ValueError(f"evaluation: {error} (cut-off {cutoff.date()}); try another holdout_days") from error
     if len(split.evaluated) == 0:
         raise ValueError("evaluation: no customer bought both before and during the hold-out window")
-    model = itemsim.ItemSimilarity(similarity=params.similarity, n_neighbors=params.n_neighbors)
-    table = evaluation.compare({"model": model.fit(matrix.binarize(split.train))}, split, k=params.k)
+    table = evaluation.compare({"model": estimator_for(params).fit(split.train)}, split, k=params.k)
     results: dict[str, Any] = {"holdout_days": params.holdout_days, "customers_evaluated": len(split.evaluated)}
     for row in table.to_dict("records"):
         metrics = {f"{name}@{params.k}" if name in ("precision", "recall", "ndcg", "map") else name: value

@@ -193,3 +193,22 @@ def test_a_new_model_is_swapped_in_while_requests_keep_succeeding(api: httpx.Cli
     listed = {m["id"]: m for m in api.get("/v1/models").json()}
     assert listed[second["id"]]["serving"] is True
     assert listed[model["id"]]["serving"] is False
+
+
+def test_the_latent_factor_model_is_selectable_per_run(
+    api: httpx.Client, services: dict[str, ServiceProcess], model: dict[str, Any]
+) -> None:
+    svd = wait_for(api, api.post("/v1/runs", json={"as_of": AS_OF, "params": {"algorithm": "svd"}}).json()["id"])
+    assert svd["status"] == "succeeded", svd["error"]
+    assert svd["params"]["algorithm"] == "svd"
+    assert 0 <= svd["metrics"]["evaluation"]["model"]["ndcg@10"] <= 1
+    customer = _a_customer(api, services)
+    deadline = time.monotonic() + 10
+    while (answer := api.get(f"/v1/customers/{customer}/recommendations", params={"k": 4}).json())["model_id"] != svd[
+        "id"
+    ]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert answer["strategy"] == "personalised"
+    assert len(answer["items"]) == 4
+    assert_problem(api.post("/v1/runs", json={"params": {"algorithm": "deep-magic"}}), 422)
