@@ -7,11 +7,13 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
+import httpx
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 
 from rapport import jobs
-from rapport.auth import ServiceAuth
+from rapport.auth import SERVICE_TOKEN_HEADER, ServiceAuth
+from rapport.config import Service
 from rapport.deps import SessionDep, SettingsDep
 from rapport.errors import Invalid, NotFound, ServiceUnavailable
 from rapport.routing import KitRoute
@@ -30,6 +32,7 @@ from .schemas import (
     SimilarItems,
 )
 
+SEGMENT_TIMEOUT_SECONDS = 0.3
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["recommendation"])
 K = Annotated[int, Query(ge=1, le=1000, description="how many items")]
 
@@ -113,6 +116,9 @@ async def recommendations(
     """Personalised items with a reason; a customer without history gets the cold-start answer."""
     loaded = _loaded(request)
     events = await run_in_threadpool(_events, request, customer_id, loaded)
+    segment = None
+    if customer_id not in loaded.model.customers and not events and loaded.model.segment_popularity is not None:
+        segment = await _segment_of(request, customer_id)
     items, strategy = serving.recommend(
         loaded.model,
         customer_id,
@@ -121,6 +127,7 @@ async def recommendations(
         category=category,
         exclude_purchased=exclude_purchased,
         exclude=[s for s in (exclude or "").split(",") if s],
+        segment=segment,
     )
     return Recommendations(
         customer_id=customer_id,
@@ -133,6 +140,22 @@ async def recommendations(
 def _events(request: Request, customer_id: str, loaded: serving.Loaded) -> list[tuple[str, str]]:
     with request.app.state.sessions() as session:
         return store.events_since(session, customer_id, loaded.model.as_of)
+
+
+async def _segment_of(request: Request, customer_id: str) -> str | None:
+    """The customer's RFM segment from the segmentation service, or None when it is down or slow (then the
+    cold start is global popularity)."""
+    settings = request.app.state.settings
+    try:
+        async with httpx.AsyncClient(timeout=SEGMENT_TIMEOUT_SECONDS) as client:
+            answer = await client.get(
+                f"{settings.url_for(Service.segmentation)}/v1/customers/{customer_id}/scores",
+                headers={SERVICE_TOKEN_HEADER: settings.service_token.get_secret_value()},
+            )
+    except httpx.HTTPError:
+        return None
+    segment = answer.json().get("segment") if answer.status_code == 200 else None
+    return str(segment) if segment else None
 
 
 @router.get("/items/{sku}/similar", response_model=SimilarItems)

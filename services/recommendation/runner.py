@@ -53,6 +53,26 @@ def read_products(folder: Path | None, base_url: str, token: str) -> pd.DataFram
     return pd.DataFrame(rows, columns=["sku", "name", "category"])
 
 
+def read_segments(base_url: str, token: str) -> pd.Series | None:
+    """customer id -> RFM segment key from the segmentation service's last run; None when it cannot be asked
+    (recommendations then fall back to global popularity for cold starts)."""
+    try:
+        with httpx.Client(base_url=base_url, headers={SERVICE_TOKEN_HEADER: token}, timeout=30) as client:
+            listed = client.get("/v1/segments")
+            if listed.status_code != 200:
+                return None
+            keys = [s["key"] for s in listed.json() if s["kind"] == "rfm"]
+            parts = []
+            for key in keys:
+                members = client.get(f"/v1/segments/{key}/members", params={"format": "csv"})
+                members.raise_for_status()
+                ids = [line.split(",", 1)[0] for line in members.text.splitlines()[1:] if line]
+                parts.append(pd.Series(key, index=pd.Index(ids, dtype=str)))
+    except httpx.HTTPError:
+        return None
+    return pd.concat(parts) if parts else None
+
+
 class Trainer:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], holder: serving.ModelHolder) -> None:
         self.settings, self.sessions, self.holder = settings, sessions, holder
@@ -77,7 +97,10 @@ class Trainer:
                 datalake.download_exports(base_url, token, ["orders"], Path(scratch), until=as_of.to_pydatetime())
                 lines = read_lines(Path(scratch), as_of=as_of)
             products = read_products(None, base_url, token)
-        trained = train.train(lines, products, as_of=as_of.to_pydatetime(), params=params, progress=progress)
+        segments = read_segments(self.settings.url_for(Service.segmentation), token)
+        trained = train.train(
+            lines, products, as_of=as_of.to_pydatetime(), params=params, progress=progress, segments=segments
+        )
         progress("storing", 0.9)
         artifact = serving.dump(trained.model)
         with transaction(self.sessions) as session:

@@ -77,7 +77,7 @@ def recommend(
     category: str | None = None,
     exclude_purchased: bool = True,
     exclude: Sequence[str] = (),
-    segment_popularity: np.ndarray | None = None,
+    segment: str | None = None,
 ) -> tuple[list[Suggestion], str]:
     """Top-k items with reasons, and the strategy used ("personalised" or "cold_start")."""
     row = affinity_row(model, customer_id, events)
@@ -88,8 +88,10 @@ def recommend(
     if category is not None:
         blocked |= model.categories != category
     if row.nnz == 0:
-        popular = segment_popularity if segment_popularity is not None else model.popularity
-        reason = "popular in your segment" if segment_popularity is not None else "popular now"
+        by_segment = model.segment_popularity
+        known = by_segment is not None and segment is not None and segment in set(by_segment.segments_)
+        popular = by_segment.item_scores(segment=segment) if by_segment is not None and known else model.popularity
+        reason = "popular in your segment" if known else "popular now"
         best, scores = matrix.top_k(np.where(blocked, -np.inf, popular), k)
         return [_suggestion(model, int(i), float(s), reason) for i, s in zip(best, scores, strict=True)], "cold_start"
     scores = model.estimator.score(row)[0]

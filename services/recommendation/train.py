@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, Field
 
 from . import evaluation, factors, itemsim, matrix, rules
+from . import popularity as popularity_
 
 COUNTED_STATUSES = ("placed", "paid")
 Estimator = itemsim.ItemSimilarity | factors.LatentFactors
@@ -54,6 +55,7 @@ class ServingModel:
     purchased: sp.csr_matrix  # customers x items, binary: what each customer already bought
     estimator: Estimator
     popularity: np.ndarray  # buyers per item in the last 90 days, normalised
+    segment_popularity: popularity_.Popularity | None  # buyers per item within each segment, when known
     product_rules: pd.DataFrame
     item_index: dict[str, int] = field(default_factory=dict)
 
@@ -111,10 +113,17 @@ def evaluate(lines: pd.DataFrame, *, as_of: datetime, params: TrainParams) -> di
 
 
 def train(
-    lines: pd.DataFrame, products: pd.DataFrame, *, as_of: datetime, params: TrainParams, progress: Progress
+    lines: pd.DataFrame,
+    products: pd.DataFrame,
+    *,
+    as_of: datetime,
+    params: TrainParams,
+    progress: Progress,
+    segments: pd.Series | None = None,
 ) -> Trained:
     """Evaluate, fit the served model, mine rules. `lines`: order_id, customer_id, placed_at, status, sku,
-    quantity; `products`: sku, name, category. Raises ValueError when the data cannot support a part."""
+    quantity; `products`: sku, name, category; `segments`: customer id -> segment key (from segmentation,
+    for cold-start popularity per segment). Raises ValueError when the data cannot support a part."""
     counted = counted_lines(lines, before=as_of)
     if counted.empty:
         raise ValueError("no placed or paid orders before as_of")
@@ -143,6 +152,11 @@ def train(
     )
     all_rules = pd.concat([product_rules.assign(level="product"), category_rules.assign(level="category")])
     metrics["rules"] = {"product": len(product_rules), "category": len(category_rules)}
+    by_segment = None
+    if segments is not None and not segments.empty:
+        labels = segments.reindex(pd.Index(interactions.customers).astype(str)).fillna("unknown").to_numpy()
+        by_segment = popularity_.Popularity().fit(interactions.matrix, segments=labels)
+        metrics["segments_known"] = int((labels != "unknown").sum())
     model = ServingModel(
         as_of=as_of,
         items=np.asarray(interactions.items, dtype=object),
@@ -157,6 +171,7 @@ def train(
         purchased=matrix.binarize(interactions.matrix),
         estimator=estimator,
         popularity=buyers / max(float(buyers.max()), 1.0),
+        segment_popularity=by_segment,
         product_rules=product_rules,
     )
     return Trained(model=model, rules=all_rules, metrics=metrics)

@@ -36,18 +36,32 @@ def services(
 ) -> Iterator[dict[str, ServiceProcess]]:
     var_dir = tmp_path_factory.mktemp("var")
     customers = start_service(Service.customers, make_module_database_url("customers"), var_dir=var_dir)
+    segmentation = start_service(
+        Service.segmentation,
+        make_module_database_url("segmentation"),
+        var_dir=var_dir,
+        RAPPORT_CUSTOMERS_URL=customers.url,
+    )
     recommendation = start_service(
         Service.recommendation,
         make_module_database_url("recommendation"),
         var_dir=var_dir,
         RAPPORT_CUSTOMERS_URL=customers.url,
+        RAPPORT_SEGMENTATION_URL=segmentation.url,
     )
     try:
         with ServiceClient(customers.url, token=TOKEN_HEADERS["X-Service-Token"], timeout=120) as client:
             customers_demo.load(client, demo_folder)
-        yield {"customers": customers, "recommendation": recommendation}
+        with httpx.Client(base_url=segmentation.url, headers=TOKEN_HEADERS, timeout=30) as client:
+            run = client.post("/v1/runs", json={"as_of": AS_OF, "parts": ["rfm"]}).json()
+            deadline = time.monotonic() + 120
+            while client.get(f"/v1/runs/{run['id']}").json()["status"] in ("queued", "running"):
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        yield {"customers": customers, "segmentation": segmentation, "recommendation": recommendation}
     finally:
         recommendation.stop()
+        segmentation.stop()
         customers.stop()
 
 
@@ -212,3 +226,34 @@ def test_the_latent_factor_model_is_selectable_per_run(
     assert answer["strategy"] == "personalised"
     assert len(answer["items"]) == 4
     assert_problem(api.post("/v1/runs", json={"params": {"algorithm": "deep-magic"}}), 422)
+
+
+def test_cold_start_is_popular_in_the_customers_segment_and_global_without_segmentation(
+    api: httpx.Client, services: dict[str, ServiceProcess], model: dict[str, Any]
+) -> None:
+    """Trained as of mid-2025, the model does not know customers who first bought later; segmentation (as of
+    2026) does, so their cold start is popularity within their segment. With segmentation stopped it is
+    global popularity, still answered."""
+    early = wait_for(api, api.post("/v1/runs", json={"as_of": "2025-06-01T00:00:00Z"}).json()["id"])
+    assert early["status"] == "succeeded", early["error"]
+    assert early["metrics"]["segments_known"] > 0
+    deadline = time.monotonic() + 10
+    while api.get("/v1/customers/x/recommendations").json()["model_id"] != early["id"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    with httpx.Client(base_url=services["segmentation"].url, headers=TOKEN_HEADERS) as segmentation:
+        members = [
+            m["customer_id"]
+            for key in ("potential_loyalist", "promising", "need_attention", "loyal")
+            for m in segmentation.get(f"/v1/segments/{key}/members", params={"limit": 30}).json()["items"]
+        ]
+    answers = [api.get(f"/v1/customers/{c}/recommendations", params={"k": 3}).json() for c in members]
+    in_segment = [
+        a for a in answers if a["strategy"] == "cold_start" and a["items"][0]["reason"] == "popular in your segment"
+    ]
+    assert in_segment, [a["items"][0]["reason"] for a in answers if a["strategy"] == "cold_start"]
+    services["segmentation"].stop()
+    degraded = api.get(f"/v1/customers/{in_segment[0]['customer_id']}/recommendations", params={"k": 3})
+    assert degraded.status_code == 200
+    assert degraded.json()["strategy"] == "cold_start"
+    assert {item["reason"] for item in degraded.json()["items"]} == {"popular now"}
