@@ -33,7 +33,11 @@ class TrainParams(BaseModel):
     n_components: int = Field(64, ge=2, le=512, description="latent factors of the svd algorithm")
     similarity: Literal["jaccard", "lift", "cosine"] = "jaccard"
     n_neighbors: int = Field(100, ge=5, le=1000)
-    half_life_days: float | None = Field(180.0, gt=0, description="time decay of purchases; null for none")
+    half_life_days: float | None = Field(
+        30.0,
+        gt=0,
+        description="time decay of purchases (best on the Complete Journey, docs/evaluation.md); null for none",
+    )
     holdout_days: int = Field(56, ge=1, le=365, description="held-out window for the offline evaluation")
     k: int = Field(10, ge=1, le=100, description="cut-off of the offline metrics")
     min_support: float = Field(0.002, gt=0, le=1, description="product-level rules, share of baskets")
