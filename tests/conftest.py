@@ -23,6 +23,16 @@ def pytest_report_header() -> str:
     return f"rapport test database backend: {BACKEND}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Models and pure functions give the same answer whatever the database: test them once, on SQLite."""
+    if BACKEND != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="database independent: runs in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("database_independent") is not None:
+            item.add_marker(skip)
+
+
 def _database_factory(folder: Path) -> Iterator[Callable[[str], str]]:
     created: list[str] = []
 

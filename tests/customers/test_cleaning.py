@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from services.customers import cleaning
 
+pytestmark = pytest.mark.database_independent
+
 NAN = float("nan")
 
 

@@ -19,6 +19,8 @@ import pytest
 from rapport import datasets
 from rapport.datasets import fetching
 
+pytestmark = pytest.mark.database_independent
+
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -14,6 +14,8 @@ import pytest
 
 from rapport.demo import TABLES, Manifest, generate, iter_frames, iter_tables
 
+pytestmark = pytest.mark.database_independent
+
 CUSTOMERS = 3000
 CHUNK = 1000  # several chunks, so ids and counts must continue across chunk boundaries
 SEED = 7

@@ -12,6 +12,8 @@ import scipy.sparse as sp
 
 from services.recommendation import evaluation, factors, itemsim, popularity
 
+pytestmark = pytest.mark.database_independent
+
 CUTOFF = datetime(2024, 3, 1, tzinfo=UTC)
 
 

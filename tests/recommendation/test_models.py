@@ -12,6 +12,8 @@ import scipy.sparse as sp
 
 from services.recommendation import factors, itemsim, matrix, popularity
 
+pytestmark = pytest.mark.database_independent
+
 AS_OF = datetime(2024, 3, 1, tzinfo=UTC)
 
 # Customers 0 and 1 bought items 0 and 1, customer 2 items 0 and 2, customer 3 item 2:

@@ -20,6 +20,8 @@ from rapport import datasets, demo
 from services.recommendation import rules
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.database_independent
+
 # Six baskets; "a" twice in basket 1 counts once; basket 6 holds only an infrequent item, so it is
 # left out of FP-growth but still counts in every support (N = 6).
 TINY = pd.DataFrame(

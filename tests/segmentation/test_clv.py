@@ -8,6 +8,8 @@ import pytest
 
 from services.segmentation import clv
 
+pytestmark = pytest.mark.database_independent
+
 CALIBRATION_END = pd.Timestamp("1997-09-30", tz="UTC")  # end of week 39
 HOLDOUT_END = pd.Timestamp("1998-06-30", tz="UTC")  # end of week 78
 

@@ -8,6 +8,8 @@ import pytest
 
 from services.segmentation import churn, clustering
 
+pytestmark = pytest.mark.database_independent
+
 
 def _planted(seed: int, n: int = 3000) -> tuple[pd.DataFrame, np.ndarray]:
     """Three customer groups: recent frequent big spenders, occasional mid spenders, lapsed one-timers."""

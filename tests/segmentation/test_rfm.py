@@ -10,6 +10,8 @@ import pytest
 
 from services.segmentation import rfm, tiers
 
+pytestmark = pytest.mark.database_independent
+
 AS_OF = pd.Timestamp("2024-07-01", tz="UTC")
 
 

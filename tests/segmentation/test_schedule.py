@@ -8,6 +8,8 @@ import pytest
 
 from services.segmentation.schedule import next_due
 
+pytestmark = pytest.mark.database_independent
+
 NOW = datetime(2026, 11, 26, 14, 35, 10, tzinfo=UTC)
 
 
