@@ -11,11 +11,13 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapport import feeds
 from rapport.config import Service, Settings
 from rapport.meta import meta_router
 from rapport.service import create_service_app
 
 from . import api, serving, store
+from .models import FeedState
 from .runner import Trainer
 
 log = logging.getLogger("rapport.recommendation")
@@ -54,10 +56,26 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     poller = threading.Thread(target=poll, name="recommendation-refresh", daemon=True)
     poller.start()
+
+    def forget(session: Session, customer_ids: list[str]) -> None:
+        store.forget_customers(session, customer_ids)
+        holder.forget(customer_ids)
+
+    settings: Settings = app.state.settings
+    follower = feeds.ErasureFollower(
+        "recommendation",
+        settings.url_for(Service.customers),
+        settings.service_token.get_secret_value(),
+        app.state.sessions,
+        FeedState,
+        forget,
+    )
+    follower.start()
     try:
         yield
     finally:
         stop.set()
+        follower.stop()
         await run_in_threadpool(trainer.worker.stop)
 
 

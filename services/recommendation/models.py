@@ -82,3 +82,13 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(16))
     weight: Mapped[float] = mapped_column(Float)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class FeedState(Base):
+    """How far this service has followed the customers change feed (the last seq acted on)."""
+
+    __tablename__ = "feed_state"
+
+    feed: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -37,6 +37,13 @@ class ModelHolder:
         loaded = Loaded(model_id, pickle.loads(artifact))
         self.current = loaded  # one reference assignment: atomic for every reader
 
+    def forget(self, customer_ids: list[str]) -> None:
+        """Stop serving erased customers' history (the next training leaves them out of the model's index)."""
+        current = self.current
+        if current is not None:
+            for customer_id in customer_ids:
+                current.model.customers.pop(customer_id, None)
+
     @property
     def loading(self) -> threading.Lock:
         return self._loading

@@ -87,3 +87,8 @@ def events_since(session: Session, customer_id: str, since: datetime) -> list[tu
         select(Event.sku, Event.kind).where(Event.customer_id == customer_id, Event.occurred_at >= since).limit(1000)
     )
     return [(sku, kind) for sku, kind in rows]
+
+
+def forget_customers(session: Session, customer_ids: list[str]) -> None:
+    """Drop the real-time events of erased customers."""
+    session.execute(delete(Event).where(Event.customer_id.in_(customer_ids)))

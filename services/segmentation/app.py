@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
+from rapport import feeds
 from rapport.config import Service, Settings
 from rapport.meta import meta_router
 from rapport.service import create_service_app
 
 from . import api
-from .follower import ErasureFollower
+from . import follower as erasure
+from .models import FeedState
 from .runner import RunWorker
 
 
@@ -21,8 +23,13 @@ from .runner import RunWorker
 async def _run_worker(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     worker = RunWorker(settings, app.state.sessions)
-    follower = ErasureFollower(
-        settings.url_for(Service.customers), settings.service_token.get_secret_value(), app.state.sessions
+    follower = feeds.ErasureFollower(
+        "segmentation",
+        settings.url_for(Service.customers),
+        settings.service_token.get_secret_value(),
+        app.state.sessions,
+        FeedState,
+        erasure.forget,
     )
     await run_in_threadpool(worker.start)
     follower.start()

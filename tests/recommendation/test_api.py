@@ -228,6 +228,22 @@ def test_the_latent_factor_model_is_selectable_per_run(
     assert_problem(api.post("/v1/runs", json={"params": {"algorithm": "deep-magic"}}), 422)
 
 
+def test_an_erased_customer_is_forgotten_here(
+    api: httpx.Client, services: dict[str, ServiceProcess], model: dict[str, Any]
+) -> None:
+    customer = _a_customer(api, services)
+    sku = api.get("/v1/customers/nobody/recommendations", params={"k": 1}).json()["items"][0]["sku"]
+    assert api.post("/v1/events", json={"customer_id": customer, "sku": sku}).status_code == 202
+    assert api.get(f"/v1/customers/{customer}/recommendations").json()["strategy"] == "personalised"
+    with httpx.Client(base_url=services["customers"].url, headers=TOKEN_HEADERS) as customers:
+        erased = customers.delete(f"/v1/customers/{customer}", headers={"X-Rapport-Actor": "admin:test"})
+        assert erased.status_code in (200, 204), erased.text
+    deadline = time.monotonic() + 20
+    while api.get(f"/v1/customers/{customer}/recommendations").json()["strategy"] != "cold_start":
+        assert time.monotonic() < deadline, "the erasure never reached recommendation"
+        time.sleep(0.2)
+
+
 def test_cold_start_is_popular_in_the_customers_segment_and_global_without_segmentation(
     api: httpx.Client, services: dict[str, ServiceProcess], model: dict[str, Any]
 ) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: reco0002
 Revises: reco0001
-Create Date: 2026-11-26 15:29:09.061673
+Create Date: 2026-11-26 15:39:47.921413
 """
 
 from collections.abc import Sequence
@@ -32,6 +32,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_events_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_occurred_at"), ["occurred_at"], unique=False)
 
+    op.create_table(
+        "feed_state",
+        sa.Column("feed", sa.String(length=32), nullable=False),
+        sa.Column("cursor", sa.String(length=64), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("feed", name=op.f("pk_feed_state")),
+    )
     op.create_table(
         "model_runs",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -100,6 +107,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_model_runs_created_at"))
 
     op.drop_table("model_runs")
+    op.drop_table("feed_state")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_occurred_at"))
         batch_op.drop_index(batch_op.f("ix_events_customer_id"))
