@@ -54,7 +54,7 @@ def services(
             customers_demo.load(client, demo_folder)
         with httpx.Client(base_url=segmentation.url, headers=TOKEN_HEADERS, timeout=30) as client:
             run = client.post("/v1/runs", json={"as_of": AS_OF, "parts": ["rfm"]}).json()
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 600
             while client.get(f"/v1/runs/{run['id']}").json()["status"] in ("queued", "running"):
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
@@ -71,7 +71,7 @@ def api(services: dict[str, ServiceProcess]) -> Iterator[httpx.Client]:
         yield client
 
 
-def wait_for(api: httpx.Client, model_id: str, timeout: float = 180) -> dict[str, Any]:
+def wait_for(api: httpx.Client, model_id: str, timeout: float = 600) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         model = dict(api.get(f"/v1/models/{model_id}").json())

@@ -58,7 +58,7 @@ def api(services: dict[str, ServiceProcess]) -> Iterator[httpx.Client]:
         yield client
 
 
-def wait_for(api: httpx.Client, run_id: str, timeout: float = 120) -> dict[str, Any]:
+def wait_for(api: httpx.Client, run_id: str, timeout: float = 600) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         run = dict(api.get(f"/v1/runs/{run_id}").json())
@@ -221,7 +221,7 @@ def test_cli_starts_a_run_and_follows_its_progress(services: dict[str, ServicePr
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
         stdin=subprocess.DEVNULL,
         check=False,
     )
