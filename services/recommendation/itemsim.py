@@ -100,7 +100,9 @@ class ItemSimilarity(BaseEstimator):
         A row may come from a customer unseen at training or be updated by a real-time event: no
         refit is needed. Raises `ValueError` if the width differs from the fitted item count.
         """
-        rows = matrix_.as_rows(affinity, self.n_items_)
+        # One dtype on both sides: a float64 row times the float32 similarity would convert every stored
+        # similarity on each call (about 1 ms per request at 20k items).
+        rows = matrix_.as_rows(affinity, self.n_items_).astype(self.similarity_.dtype)
         scores = np.asarray((rows @ self.similarity_).toarray(), dtype=np.float64)
         # Far below any real score: orders only the items nothing points to (and a cold start) by popularity.
         scores += _TIE_BREAK * self.popularity_

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from rapport import jobs
 from rapport.db import bulk_insert
@@ -24,7 +24,8 @@ def list_models(session: Session, *, limit: int) -> Sequence[ModelRun]:
 
 
 def artifact_of(session: Session, model_id: uuid.UUID) -> bytes | None:
-    return session.scalar(select(ModelRun.artifact).where(ModelRun.id == model_id).options(undefer(ModelRun.artifact)))
+    # Selecting the deferred column by name loads it; only serving ever needs the bytes.
+    return session.scalar(select(ModelRun.artifact).where(ModelRun.id == model_id))
 
 
 def latest_model_id(session: Session) -> uuid.UUID | None:

@@ -8,6 +8,7 @@ then refitted on all history up to `as_of`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from . import evaluation, factors, itemsim, matrix, rules
 from . import popularity as popularity_
 
 COUNTED_STATUSES = ("placed", "paid")
+EVALUATED_CUSTOMERS = 20_000
 Estimator = itemsim.ItemSimilarity | factors.LatentFactors
 Progress = Callable[[str, float], None]
 
@@ -106,6 +108,9 @@ def evaluate(lines: pd.DataFrame, *, as_of: datetime, params: TrainParams) -> di
         raise ValueError(f"evaluation: {error} (cut-off {cutoff.date()}); try another holdout_days") from error
     if len(split.evaluated) == 0:
         raise ValueError("evaluation: no customer bought both before and during the hold-out window")
+    if len(split.evaluated) > EVALUATED_CUSTOMERS:  # a fixed random sample keeps large bases affordable
+        sample = np.random.default_rng(0).choice(split.evaluated, EVALUATED_CUSTOMERS, replace=False)
+        split = dataclasses.replace(split, evaluated=np.sort(sample))
     table = evaluation.compare({"model": estimator_for(params).fit(split.train)}, split, k=params.k)
     results: dict[str, Any] = {"holdout_days": params.holdout_days, "customers_evaluated": len(split.evaluated)}
     for row in table.to_dict("records"):

@@ -31,8 +31,16 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
+def recommendation_db(make_module_database_url: Any) -> str:
+    return str(make_module_database_url("recommendation"))
+
+
+@pytest.fixture(scope="module")
 def services(
-    make_module_database_url: Any, tmp_path_factory: pytest.TempPathFactory, demo_folder: Path
+    make_module_database_url: Any,
+    recommendation_db: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    demo_folder: Path,
 ) -> Iterator[dict[str, ServiceProcess]]:
     var_dir = tmp_path_factory.mktemp("var")
     customers = start_service(Service.customers, make_module_database_url("customers"), var_dir=var_dir)
@@ -44,7 +52,7 @@ def services(
     )
     recommendation = start_service(
         Service.recommendation,
-        make_module_database_url("recommendation"),
+        recommendation_db,
         var_dir=var_dir,
         RAPPORT_CUSTOMERS_URL=customers.url,
         RAPPORT_SEGMENTATION_URL=segmentation.url,
@@ -146,6 +154,20 @@ def test_unknown_customer_gets_the_cold_start_and_an_event_personalises_it(
     warm = api.get("/v1/customers/never-seen/recommendations", params={"k": 3}).json()
     assert warm["strategy"] == "personalised"
     assert sku not in [item["sku"] for item in warm["items"]]
+
+
+def test_a_new_replica_serves_the_stored_model(
+    api: httpx.Client, recommendation_db: str, model: dict[str, Any], tmp_path: Path
+) -> None:
+    replica = start_service(Service.recommendation, recommendation_db, var_dir=tmp_path)
+    try:
+        with httpx.Client(base_url=replica.url, headers=TOKEN_HEADERS, timeout=30) as client:
+            answer = client.get("/v1/customers/never-seen-3/recommendations", params={"k": 3})
+            assert answer.status_code == 200, answer.text
+            served = api.get("/v1/customers/never-seen-3/recommendations", params={"k": 3}).json()
+            assert answer.json()["model_id"] == served["model_id"]
+    finally:
+        replica.stop()
 
 
 def test_similar_items_basket_completion_and_rules(api: httpx.Client, demo_folder: Path, model: dict[str, Any]) -> None:
