@@ -115,7 +115,12 @@ async def recommendations(
 ) -> Recommendations:
     """Personalised items with a reason; a customer without history gets the cold-start answer."""
     loaded = _loaded(request)
-    events = await run_in_threadpool(_events, request, customer_id, loaded)
+    holder: serving.ModelHolder = request.app.state.models
+    events = (
+        await run_in_threadpool(_events, request, customer_id, loaded)
+        if customer_id in holder.customers_with_events
+        else []
+    )
     segment = None
     if customer_id not in loaded.model.customers and not events and loaded.model.segment_popularity is not None:
         segment = await _segment_of(request, customer_id)
@@ -193,7 +198,7 @@ def list_rules(
 
 
 @router.post("/events", status_code=status.HTTP_202_ACCEPTED)
-def add_event(body: EventIn, session: SessionDep) -> dict[str, str]:
+def add_event(body: EventIn, request: Request, session: SessionDep) -> dict[str, str]:
     """A purchase or view; the customer's next recommendations include it, no retraining needed."""
     occurred = body.occurred_at or jobs.now()
     store.add_event(
@@ -204,4 +209,6 @@ def add_event(body: EventIn, session: SessionDep) -> dict[str, str]:
         weight=serving.EVENT_WEIGHTS[body.kind],
         occurred_at=occurred if occurred.tzinfo else occurred.replace(tzinfo=jobs.now().tzinfo),
     )
+    session.flush()  # committed before the answer: the next request may read it
+    request.app.state.models.customers_with_events.add(body.customer_id)
     return {"status": "accepted"}

@@ -22,6 +22,7 @@ from .runner import Trainer
 
 log = logging.getLogger("rapport.recommendation")
 REFRESH_SECONDS = 5.0
+EVENTS_SECONDS = 1.0
 
 
 def refresh(holder: serving.ModelHolder, sessions: sessionmaker[Session]) -> None:
@@ -37,22 +38,35 @@ def refresh(holder: serving.ModelHolder, sessions: sessionmaker[Session]) -> Non
         log.info("model loaded", extra={"model_id": str(latest)})
 
 
+def note_event_customers(holder: serving.ModelHolder, sessions: sessionmaker[Session]) -> None:
+    """Learn which customers got events through other replicas since the last look."""
+    with sessions() as session:
+        customers, last = store.event_customers_after(session, holder.last_event_id)
+    holder.customers_with_events.update(customers)
+    holder.last_event_id = last
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     holder = serving.ModelHolder()
     app.state.models = holder
     await run_in_threadpool(refresh, holder, app.state.sessions)
+    await run_in_threadpool(note_event_customers, holder, app.state.sessions)
     trainer = Trainer(app.state.settings, app.state.sessions, holder)
     app.state.trainer = trainer
     await run_in_threadpool(trainer.worker.start)
     stop = threading.Event()
 
     def poll() -> None:
-        while not stop.wait(REFRESH_SECONDS):
+        ticks = 0
+        while not stop.wait(EVENTS_SECONDS):
             try:
-                refresh(holder, app.state.sessions)
+                note_event_customers(holder, app.state.sessions)
+                ticks += 1
+                if ticks % round(REFRESH_SECONDS / EVENTS_SECONDS) == 0:
+                    refresh(holder, app.state.sessions)
             except Exception:
-                log.exception("model refresh failed")
+                log.exception("model or events refresh failed")
 
     poller = threading.Thread(target=poll, name="recommendation-refresh", daemon=True)
     poller.start()

@@ -31,6 +31,10 @@ class ModelHolder:
     def __init__(self) -> None:
         self.current: Loaded | None = None
         self._loading = threading.Lock()
+        # Customers with real-time events: a request for anyone else needs no database round trip. Filled
+        # by this replica's own POST /v1/events at once and from the events table every second (others').
+        self.customers_with_events: set[str] = set()
+        self.last_event_id = 0
 
     def swap(self, model_id: uuid.UUID, artifact: bytes) -> None:
         # The artifact is written by this service's own training run into its own database.

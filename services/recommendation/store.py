@@ -93,3 +93,12 @@ def events_since(session: Session, customer_id: str, since: datetime) -> list[tu
 def forget_customers(session: Session, customer_ids: list[str]) -> None:
     """Drop the real-time events of erased customers."""
     session.execute(delete(Event).where(Event.customer_id.in_(customer_ids)))
+
+
+def event_customers_after(session: Session, after_id: int) -> tuple[list[str], int]:
+    """Customers with an event of id above `after_id`, and the highest id seen (for the next call)."""
+    rows = session.execute(
+        select(Event.id, Event.customer_id).where(Event.id > after_id).order_by(Event.id).limit(100_000)
+    )
+    seen = [(event_id, customer) for event_id, customer in rows]
+    return [customer for _, customer in seen], (seen[-1][0] if seen else after_id)

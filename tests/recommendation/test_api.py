@@ -166,6 +166,13 @@ def test_a_new_replica_serves_the_stored_model(
             assert answer.status_code == 200, answer.text
             served = api.get("/v1/customers/never-seen-3/recommendations", params={"k": 3}).json()
             assert answer.json()["model_id"] == served["model_id"]
+            # An event received by the other replica reaches this one within its one-second look.
+            sku = served["items"][0]["sku"]
+            assert api.post("/v1/events", json={"customer_id": "never-seen-3", "sku": sku}).status_code == 202
+            deadline = time.monotonic() + 10
+            while client.get("/v1/customers/never-seen-3/recommendations").json()["strategy"] != "personalised":
+                assert time.monotonic() < deadline, "the event never reached the second replica"
+                time.sleep(0.1)
     finally:
         replica.stop()
 
