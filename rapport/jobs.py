@@ -99,7 +99,8 @@ def last_succeeded(session: Session, model: Any) -> Any:
 
 class RunWorker:
     """Works through queued runs of `model` in a thread, calling `execute(run_id, progress)` for each;
-    `execute` stores its results and marks the run succeeded in its own final transaction (`finish`)."""
+    `execute` stores its results and marks the run succeeded in its own final transaction (`finish`).
+    `tick`, when given, is called before each look for queued runs (a schedule that queues runs)."""
 
     def __init__(
         self,
@@ -110,9 +111,10 @@ class RunWorker:
         *,
         expected_errors: tuple[type[Exception], ...] = (ValueError,),
         poll_seconds: float = 1.0,
+        tick: Callable[[], None] | None = None,
     ) -> None:
         self.model, self.sessions, self.execute = model, sessions, execute
-        self.expected_errors, self.poll_seconds = expected_errors, poll_seconds
+        self.expected_errors, self.poll_seconds, self.tick = expected_errors, poll_seconds, tick
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -134,6 +136,8 @@ class RunWorker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                if self.tick is not None:
+                    self.tick()
                 run_id = self._claim()
                 if run_id is not None:
                     self._run(run_id)

@@ -14,6 +14,7 @@ import httpx
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from rapport import jobs
 from rapport.auth import SERVICE_TOKEN_HEADER, ServiceAuth
 from rapport.config import Service
 from rapport.deps import SessionDep, SettingsDep
@@ -87,7 +88,7 @@ def get_run(run_id: uuid.UUID, session: SessionDep) -> RunRead:
 @router.post("/runs/{run_id}:cancel", response_model=RunRead)
 def cancel_run(run_id: uuid.UUID, session: SessionDep) -> RunRead:
     run = store.get_run_or_raise(session, run_id)
-    store.request_cancel(session, run)
+    jobs.request_cancel(session, run)
     return run_read(run)
 
 

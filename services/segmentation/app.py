@@ -16,13 +16,13 @@ from rapport.service import create_service_app
 from . import api
 from . import follower as erasure
 from .models import FeedState
-from .runner import RunWorker
+from .runner import Segmenter
 
 
 @asynccontextmanager
 async def _run_worker(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    worker = RunWorker(settings, app.state.sessions)
+    worker = Segmenter(settings, app.state.sessions).worker
     follower = feeds.ErasureFollower(
         "segmentation",
         settings.url_for(Service.customers),

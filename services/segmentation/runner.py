@@ -10,7 +10,6 @@ is honoured at the next step. A run left `running` by a process that died is mar
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from datetime import datetime
@@ -19,61 +18,36 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapport import jobs
 from rapport.config import Service, Settings
 from rapport.db import transaction
 
 from . import pipeline, schedule, sources, store
-from .schemas import RunStatus
+from .models import Run
 
 log = logging.getLogger("rapport.segmentation.runs")
-POLL_SECONDS = 1.0
 
 
-class Cancelled(Exception):
-    """A cancel was requested while the run was working."""
+class Segmenter:
+    """What a segmentation run does (`execute`) and when the schedule queues one (`tick`); the claiming,
+    progress, cancel and outcome bookkeeping is `rapport.jobs.RunWorker`'s (`self.worker`)."""
 
-
-class RunWorker:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self.sessions = sessions
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="segmentation-runs", daemon=True)
-        self._next_scheduled: datetime | None = None
+        self._next_scheduled: datetime | None = (
+            schedule.next_due(settings.segmentation_schedule, store.now()) if settings.segmentation_schedule else None
+        )
+        self.worker = jobs.RunWorker(
+            "segmentation-runs",
+            Run,
+            sessions,
+            self.execute,
+            expected_errors=(sources.SourceError, ValueError),
+            tick=self.tick,
+        )
 
-    def start(self) -> None:
-        with transaction(self.sessions) as session:
-            for run in store.running_runs(session):
-                store.finish_run(
-                    session, run, RunStatus.failed, error="interrupted: the service stopped during the run"
-                )
-        if self.settings.segmentation_schedule:
-            self._next_scheduled = schedule.next_due(self.settings.segmentation_schedule, store.now())
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout)
-
-    def notify(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._maybe_schedule()
-                run_id = self._claim()
-                if run_id is not None:
-                    self._execute(run_id)
-                    continue
-            except Exception:  # the worker must outlive a database hiccup
-                log.exception("segmentation worker error")
-            self._wake.wait(POLL_SECONDS)
-            self._wake.clear()
-
-    def _maybe_schedule(self) -> None:
+    def tick(self) -> None:
         if self._next_scheduled is None or store.now() < self._next_scheduled:
             return
         assert self.settings.segmentation_schedule is not None
@@ -91,20 +65,7 @@ class RunWorker:
         except Exception as error:  # a run already active: skip this slot
             log.warning("scheduled run skipped", extra={"error": str(error)[:200]})
 
-    def _claim(self) -> uuid.UUID | None:
-        with transaction(self.sessions) as session:
-            run = store.next_queued_run(session)
-            if run is None:
-                return None
-            store.start_run(session, run)
-            return run.id
-
-    def _progress(self, run_id: uuid.UUID, phase: str, fraction: float) -> None:
-        with transaction(self.sessions) as session:
-            if store.set_progress(session, run_id, phase=phase, percent=100 * fraction):
-                raise Cancelled
-
-    def _execute(self, run_id: uuid.UUID) -> None:
+    def execute(self, run_id: uuid.UUID, progress: jobs.Progress) -> None:
         started = time.perf_counter()
         with self.sessions() as session:
             run = store.get_run_or_raise(session, run_id)
@@ -113,37 +74,24 @@ class RunWorker:
             folder = run.source_folder
             previous = store.last_successful_run(session)
             previous_clusters = previous.summary.get("clusters") if previous is not None else None
-        try:
-            self._progress(run_id, "loading", 0.02)
-            inputs = self._load(folder, as_of, interactions="churn" in parts)
-            results = pipeline.run(
-                inputs,
-                as_of=as_of,
-                parts=parts,
-                params=params,
-                progress=lambda phase, fraction: self._progress(run_id, phase, fraction),
-                previous_clusters=previous_clusters,
-            )
-            self._progress(run_id, "storing", 0.92)
-            with transaction(self.sessions) as session:
-                run = store.get_run_or_raise(session, run_id)
-                if run.cancel_requested:
-                    raise Cancelled
-                store.save_scores(session, run_id, results.scores)
-                run.summary = results.summary
-                run.metrics = results.metrics | {"duration_seconds": round(time.perf_counter() - started, 2)}
-                run.customers, run.order_lines = len(results.scores), inputs.order_lines
-                store.finish_run(session, run, RunStatus.succeeded)
-            with transaction(self.sessions) as session:
-                store.prune_old_scores(session)
-            log.info("run succeeded", extra={"run_id": str(run_id), "seconds": round(time.perf_counter() - started, 2)})
-        except Cancelled:
-            self._finish(run_id, RunStatus.cancelled, None)
-        except (sources.SourceError, ValueError) as error:
-            self._finish(run_id, RunStatus.failed, str(error))
-        except Exception as error:
-            log.exception("run failed", extra={"run_id": str(run_id)})
-            self._finish(run_id, RunStatus.failed, f"internal error: {type(error).__name__}: {error}"[:500])
+        progress("loading", 0.02)
+        inputs = self._load(folder, as_of, interactions="churn" in parts)
+        results = pipeline.run(
+            inputs, as_of=as_of, parts=parts, params=params, progress=progress, previous_clusters=previous_clusters
+        )
+        progress("storing", 0.92)
+        with transaction(self.sessions) as session:
+            run = store.get_run_or_raise(session, run_id)
+            if run.cancel_requested:
+                raise jobs.Cancelled
+            store.save_scores(session, run_id, results.scores)
+            run.summary = results.summary
+            run.metrics = results.metrics | {"duration_seconds": round(time.perf_counter() - started, 2)}
+            run.customers, run.order_lines = len(results.scores), inputs.order_lines
+            jobs.finish(run, jobs.RunStatus.succeeded)
+        with transaction(self.sessions) as session:
+            store.prune_old_scores(session)
+        log.info("run succeeded", extra={"run_id": str(run_id), "seconds": round(time.perf_counter() - started, 2)})
 
     def _load(self, folder: str | None, as_of: pd.Timestamp, *, interactions: bool) -> sources.Inputs:
         if folder is not None:
@@ -154,8 +102,3 @@ class RunWorker:
             as_of=as_of,
             interactions=interactions,
         )
-
-    def _finish(self, run_id: uuid.UUID, status: RunStatus, error: str | None) -> None:
-        with transaction(self.sessions) as session:
-            store.finish_run(session, store.get_run_or_raise(session, run_id), status, error=error)
-        log.info("run ended", extra={"run_id": str(run_id), "status": status.value, "error": error})

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rapport.jobs import RunStatus
 
 from .pipeline import PARTS, RunParams
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class RunStatus(StrEnum):
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-
-
-ACTIVE_STATUSES = (RunStatus.queued.value, RunStatus.running.value)
 
 
 class RunCreate(Strict):

@@ -8,16 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from rapport import filters
+from rapport import filters, jobs
 from rapport.db import bulk_insert_frame
-from rapport.errors import Conflict, NotFound
+from rapport.errors import NotFound
+from rapport.jobs import RunStatus
 from rapport.pagination import decode_cursor, encode_cursor
 
 from .models import CustomerScore, RuleSegment, Run
-from .schemas import ACTIVE_STATUSES, RunStatus
 
 KEEP_SUCCESSFUL_RUNS = 3  # older successful runs keep their summary; their per-customer scores are dropped
 SCORE_COLUMNS = [c.name for c in CustomerScore.__table__.columns if c.name != "run_id"]
@@ -34,41 +34,14 @@ def as_utc(moment: datetime) -> datetime:
 # --- runs -------------------------------------------------------------------------------------------------
 
 
-def create_run(
-    session: Session,
-    *,
-    as_of: datetime,
-    parts: list[str],
-    params: dict[str, Any],
-    trigger: str,
-    source_folder: str | None = None,
-) -> Run:
-    """A queued run; raises Conflict (409) while another run is queued or running."""
-    if session.scalar(select(Run.id).where(Run.active.is_not(None))) is not None:
-        raise Conflict("A segmentation run is already queued or running; wait for it or cancel it.")
-    run = Run(
-        id=uuid.uuid4(),
-        status=RunStatus.queued.value,
-        active=1,  # the unique index refuses a second active run even when two requests race
-        as_of=as_of,
-        parts=parts,
-        params=params,
-        trigger=trigger,
-        source_folder=source_folder,
-        progress=0.0,
-        created_at=now(),
-        metrics={},
-        summary={},
-    )
-    session.add(run)
-    session.flush()
+def create_run(session: Session, **fields: Any) -> Run:
+    """A queued run; raises Conflict (409) while another run is queued or running (`rapport.jobs`)."""
+    run: Run = jobs.create(session, Run, metrics={}, summary={}, **fields)
     return run
 
 
 def get_run_or_raise(session: Session, run_id: uuid.UUID) -> Run:
-    run = session.get(Run, run_id)
-    if run is None:
-        raise NotFound(f"No segmentation run {run_id}.")
+    run: Run = jobs.get_or_raise(session, Run, run_id)
     return run
 
 
@@ -86,45 +59,9 @@ def list_runs(session: Session, *, limit: int, cursor: str | None) -> tuple[list
     return runs, next_cursor
 
 
-def next_queued_run(session: Session) -> Run | None:
-    return session.scalar(select(Run).where(Run.status == RunStatus.queued.value).order_by(Run.created_at).limit(1))
-
-
-def running_runs(session: Session) -> list[Run]:
-    return list(session.scalars(select(Run).where(Run.status == RunStatus.running.value)))
-
-
-def set_progress(session: Session, run_id: uuid.UUID, *, phase: str, percent: float) -> bool:
-    """Record progress; returns whether a cancel was requested meanwhile."""
-    session.execute(update(Run).where(Run.id == run_id).values(phase=phase, progress=round(percent, 1)))
-    return bool(session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
-
-
-def request_cancel(session: Session, run: Run) -> None:
-    if run.status not in ACTIVE_STATUSES:
-        raise Conflict(f"Run {run.id} is {run.status}; only a queued or running run can be cancelled.")
-    run.cancel_requested = True
-    if run.status == RunStatus.queued.value:
-        finish_run(session, run, RunStatus.cancelled)
-
-
-def start_run(session: Session, run: Run) -> None:
-    run.status, run.started_at, run.phase = RunStatus.running.value, now(), "loading"
-
-
-def finish_run(session: Session, run: Run, status: RunStatus, *, error: str | None = None) -> None:
-    run.status, run.active, run.finished_at, run.error = status.value, None, now(), error
-    if status == RunStatus.succeeded:
-        run.progress, run.phase = 100.0, "done"
-
-
 def last_successful_run(session: Session) -> Run | None:
-    return session.scalar(
-        select(Run)
-        .where(Run.status == RunStatus.succeeded.value)
-        .order_by(Run.finished_at.desc(), Run.id.desc())
-        .limit(1)
-    )
+    run: Run | None = jobs.last_succeeded(session, Run)
+    return run
 
 
 def last_run_or_raise(session: Session) -> Run:
@@ -150,7 +87,7 @@ def prune_old_scores(session: Session) -> None:
         .limit(KEEP_SUCCESSFUL_RUNS)
     )
     kept = [row for row in session.scalars(keep)]
-    running = [run.id for run in running_runs(session)]
+    running = list(session.scalars(select(Run.id).where(Run.status == RunStatus.running.value)))
     session.execute(delete(CustomerScore).where(CustomerScore.run_id.not_in([*kept, *running])))
 
 
