@@ -173,8 +173,9 @@ def match_terms(text: str) -> list[tuple[Aspect, str]]:
 def detect_aspects(
     texts: Sequence[str], *, score_sentences: Callable[[Sequence[str]], np.ndarray]
 ) -> list[list[AspectMention]]:
-    """Return, per text, the aspects it mentions in ASPECTS order. All sentences of the batch are
-    scored in one call of score_sentences, which must return one score in [-1, 1] per sentence.
+    """Return, per text, the aspects it mentions in ASPECTS order. The sentences of the batch that
+    mention an aspect are scored in one call of score_sentences, which must return one score in
+    [-1, 1] per sentence given; it is not called when no text mentions an aspect.
 
     Raises ValueError if score_sentences returns a different number of scores than sentences."""
     per_text = [split_sentences(text) for text in texts]
@@ -194,12 +195,16 @@ def detect_aspects(
     ]
     if not matches:
         return result
-    scores = np.asarray(score_sentences(sentences), dtype=np.float64)
-    if scores.shape != (len(sentences),):
-        raise ValueError(f"score_sentences returned {scores.shape} scores for {len(sentences)} sentences")
-
     position, aspect = (np.array(column, dtype=np.int64) for column in list(zip(*matches, strict=True))[:2])
     sentence = np.searchsorted(starts, position, side="right") - 1
+
+    # Openers and closers ("Thank you!") name no aspect: only the sentences that do are scored.
+    needed = np.unique(sentence)
+    given = np.asarray(score_sentences([sentences[i] for i in needed.tolist()]), dtype=np.float64)
+    if given.shape != needed.shape:
+        raise ValueError(f"score_sentences returned {given.shape} scores for {len(needed)} sentences")
+    scores = np.zeros(len(sentences))
+    scores[needed] = given
     n_aspects = len(ASPECTS)
     # A sentence naming an aspect twice counts once in that aspect's mean.
     pairs = np.unique(sentence * n_aspects + aspect)
