@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from rapport import migrations
 from rapport.config import Service, Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
 app = typer.Typer(help="Rapport: a big-data CRM platform.", no_args_is_help=True, add_completion=False)
 datasets_app = typer.Typer(help="Real public data sets for tests, evaluation and benchmarks.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 segment_app = typer.Typer(help="Segmentation runs (RFM, tiers, clusters, churn, CLV).", no_args_is_help=True)
 app.add_typer(segment_app, name="segment")
+keys_app = typer.Typer(help="Gateway API keys (stored hashed; a key is shown once).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -213,6 +218,73 @@ def segment_run(
         typer.echo(f"run {run['id']} {run['status']}: {run['error'] or ''}", err=True)
         raise typer.Exit(1)
     typer.echo(f"run {run['id']} succeeded in {run['duration_seconds']:.1f} s: {run['customers']:,} customers")
+
+
+def _gateway_sessions() -> sessionmaker[Session]:
+    from rapport.db import make_engine, make_sessionmaker
+
+    settings = Settings()
+    url = settings.database_url_for(Service.gateway)
+    migrations.upgrade(Service.gateway, url)  # the first key may be made before the gateway ever ran
+    return make_sessionmaker(make_engine(url))
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="frontend, partner, analyst or admin.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key.")] = "cli",
+    source: Annotated[str | None, typer.Option(help="Partner keys: the one source system they sync.")] = None,
+) -> None:
+    """Create an API key in the gateway's database and print it once (only its hash is stored)."""
+    from gateway import keys
+    from gateway.models import Role
+    from rapport.errors import ProblemError
+
+    try:
+        chosen = Role(role)
+    except ValueError as error:
+        raise typer.BadParameter(f"one of {', '.join(r.value for r in Role)}", param_hint="--role") from error
+    sessions = _gateway_sessions()
+    try:
+        with sessions() as session, session.begin():
+            key, secret = keys.create(session, name=name, role=chosen, source=source)
+            key_id = key.id
+    except ProblemError as error:
+        typer.echo(f"rapport keys create: {error.detail}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"created {chosen.value} key {key_id} ({name}); it is shown only now:")
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (id, role, source, prefix, created, last used, revoked); never their secrets."""
+    from gateway import keys
+
+    with _gateway_sessions()() as session:
+        rows = keys.list_keys(session)
+        typer.echo(f"{'id':<32}  {'role':<8}  {'name':<20}  {'source':<12}  {'prefix':<10}  {'last used':<20}  revoked")
+        for key in rows:
+            used = key.last_used_at.strftime("%Y-%m-%d %H:%M:%S") if key.last_used_at else "-"
+            revoked = key.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if key.revoked_at else "-"
+            typer.echo(
+                f"{key.id:<32}  {key.role:<8}  {key.name[:20]:<20}  {key.source or '-':<12}  {key.prefix:<10}  {used:<20}  {revoked}"
+            )
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (see `rapport keys list`).")]) -> None:
+    """Revoke a key: refused at once by new lookups, within RAPPORT_GATEWAY_KEY_CACHE_SECONDS everywhere."""
+    from gateway import keys
+    from rapport.errors import ProblemError
+
+    try:
+        with _gateway_sessions()() as session, session.begin():
+            keys.revoke(session, key_id=key_id)
+    except ProblemError as error:
+        typer.echo(f"rapport keys revoke: {error.detail}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"revoked {key_id}")
 
 
 if __name__ == "__main__":

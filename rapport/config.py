@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SERVICE_TOKEN = "rapport-dev-internal-token"
@@ -40,6 +40,13 @@ DEFAULT_PORTS: dict[Service, int] = {
     Service.recommendation: 8003,
     Service.feedback: 8004,
 }
+
+
+class RateLimit(BaseModel):
+    """A token bucket: `burst` requests at once, refilled at `per_second`."""
+
+    per_second: float = Field(gt=0)
+    burst: int = Field(ge=1)
 
 
 class Settings(BaseSettings):
@@ -109,6 +116,24 @@ class Settings(BaseSettings):
     )
     # Runs may read Parquet files (a data lake) from folders under this one instead of the customers export.
     data_lake_dir: Path | None = Field(default=None, description="default <var_dir>/lake")
+
+    # gateway: upstream timeouts per service name (default http_timeout_seconds), the customer 360's
+    # per-part timeout, token buckets per role ({"frontend": {"per_second": 50, "burst": 100}}), and the
+    # circuit breaker: open after this many consecutive connection failures, probe again after reset seconds.
+    gateway_upstream_timeouts: dict[str, float] = Field(default_factory=lambda: {"customers": 10.0})
+    gateway_part_timeout_seconds: float = Field(default=0.8, gt=0)
+    gateway_rate_limits: dict[str, RateLimit] = Field(
+        default_factory=lambda: {
+            "frontend": RateLimit(per_second=100, burst=200),
+            "partner": RateLimit(per_second=20, burst=40),
+            "analyst": RateLimit(per_second=50, burst=100),
+            "admin": RateLimit(per_second=100, burst=200),
+        }
+    )
+    gateway_breaker_failures: int = Field(default=5, ge=1)
+    gateway_breaker_reset_seconds: float = Field(default=10.0, gt=0)
+    # API keys are looked up at most this often per key and replica: a revocation elsewhere takes this long.
+    gateway_key_cache_seconds: float = Field(default=5.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_dev_secrets_in_production(self) -> Settings:
