@@ -105,7 +105,7 @@ class ItemSimilarity(BaseEstimator):
         rows = matrix_.as_rows(affinity, self.n_items_).astype(self.similarity_.dtype)
         scores = np.asarray((rows @ self.similarity_).toarray(), dtype=np.float64)
         # Far below any real score: orders only the items nothing points to (and a cold start) by popularity.
-        scores += _TIE_BREAK * self.popularity_
+        scores += self.tie_break()
         return scores
 
     def recommend(
@@ -113,6 +113,28 @@ class ItemSimilarity(BaseEstimator):
     ) -> tuple[np.ndarray, np.ndarray]:
         """The `k` best item indices for one affinity row (best first) and their scores, never `exclude`d ones."""
         return matrix_.top_k(self.score(affinity)[0], k, exclude=exclude)
+
+    def contributions(self, items: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What one customer's history (item indices and their affinities) adds to each item's score, read
+        straight from the similarity's CSR arrays: (source, target, value) with `source` a position in
+        `items`, `target` an item index and `value` = similarity(items[source], target) x weight.
+
+        Summing `value` per `target` gives that customer's `score` row without the `tie_break`; this is the
+        serving path (no sparse matrix is built per request; `score` stays the batch path).
+        """
+        items = np.asarray(items, dtype=np.int64)
+        indptr = self.similarity_.indptr
+        starts = indptr[items].astype(np.int64)
+        lengths = indptr[items + 1] - starts
+        source = np.repeat(np.arange(items.size), lengths)
+        # positions of every stored value of the chosen rows: each row's start plus 0..length-1
+        positions = np.arange(source.size) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        values = self.similarity_.data[positions] * np.asarray(weights, dtype=np.float64)[source]
+        return source, self.similarity_.indices[positions], values
+
+    def tie_break(self) -> np.ndarray:
+        """The score every item gets from popularity alone, far below any real score (n_items,)."""
+        return _TIE_BREAK * self.popularity_
 
     def similar_items(self, item_index: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The `k` items most similar to `item_index` (itself left out), best first, with similarities.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import matrix, rules
+from . import itemsim, matrix, rules
 from .train import ServingModel
 
 EVENT_WEIGHTS = {"purchase": 1.0, "view": 0.3}
@@ -66,17 +66,38 @@ class Suggestion:
     reason: str
 
 
-def affinity_row(model: ServingModel, customer_id: str, events: Sequence[tuple[str, str]]) -> sp.csr_matrix:
-    """The customer's trained affinity plus real-time events (sku, kind) received since the model's cut-off."""
-    n_items = len(model.items)
-    row = (
-        model.affinity[model.customers[customer_id]] if customer_id in model.customers else sp.csr_matrix((1, n_items))
-    )
+def history(model: ServingModel, customer_id: str, events: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
+    """The customer's item indices (ascending) and affinities: the trained row plus real-time events (sku,
+    kind) received since the model's cut-off. Read from the CSR arrays: no sparse matrix per request."""
+    row = model.customers.get(customer_id)
+    affinity = model.affinity
+    items: np.ndarray
+    weights: np.ndarray
+    if row is None:
+        items, weights = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+    else:
+        start, stop = affinity.indptr[row], affinity.indptr[row + 1]
+        items = affinity.indices[start:stop].astype(np.int64)
+        weights = affinity.data[start:stop].astype(np.float64)
     known = [(model.item_index[sku], EVENT_WEIGHTS.get(kind, 0.3)) for sku, kind in events if sku in model.item_index]
     if known:
-        columns, weights = zip(*known, strict=True)
-        row = row + sp.csr_matrix((weights, (np.zeros(len(columns), int), columns)), shape=(1, n_items))
-    return sp.csr_matrix(row)
+        extra = np.array(known, dtype=np.float64)
+        items, where = np.unique(np.concatenate([items, extra[:, 0].astype(np.int64)]), return_inverse=True)
+        weights = np.bincount(where, np.concatenate([weights, extra[:, 1]]), minlength=items.size)
+    if not np.all(np.diff(items) > 0):  # CSR rows from build_interactions are sorted; keep that promise
+        items, where = np.unique(items, return_inverse=True)
+        weights = np.bincount(where, weights, minlength=items.size)
+    return items, weights
+
+
+def affinity_row(model: ServingModel, customer_id: str, events: Sequence[tuple[str, str]]) -> sp.csr_matrix:
+    """The customer's trained affinity plus real-time events as a 1 x n_items CSR row."""
+    items, weights = history(model, customer_id, events)
+    return _row(items, weights, len(model.items))
+
+
+def _row(items: np.ndarray, weights: np.ndarray, n_items: int) -> sp.csr_matrix:
+    return sp.csr_matrix((weights, items, np.array([0, items.size])), shape=(1, n_items))
 
 
 def recommend(
@@ -91,43 +112,89 @@ def recommend(
     segment: str | None = None,
 ) -> tuple[list[Suggestion], str]:
     """Top-k items with reasons, and the strategy used ("personalised" or "cold_start")."""
-    row = affinity_row(model, customer_id, events)
+    items, weights = history(model, customer_id, events)
     blocked = np.zeros(len(model.items), dtype=bool)
     if exclude_purchased:
-        blocked[row.indices] = True
+        blocked[items] = True
     blocked[[model.item_index[s] for s in exclude if s in model.item_index]] = True
     if category is not None:
-        blocked |= model.categories != category
-    if row.nnz == 0:
+        code = model.category_codes.get(category)
+        if code is None:
+            blocked[:] = True
+        else:
+            blocked |= model.item_category != code
+    if items.size == 0:
         by_segment = model.segment_popularity
         known = by_segment is not None and segment is not None and segment in set(by_segment.segments_)
         popular = by_segment.item_scores(segment=segment) if by_segment is not None and known else model.popularity
         reason = "popular in your segment" if known else "popular now"
         best, scores = matrix.top_k(np.where(blocked, -np.inf, popular), k)
         return [_suggestion(model, int(i), float(s), reason) for i, s in zip(best, scores, strict=True)], "cold_start"
-    scores = model.estimator.score(row)[0]
-    best, values = matrix.top_k(np.where(blocked, -np.inf, scores), k)
-    reasons = _because(model, row, best)
+    best, values, reasons = _personal(model, items, weights, blocked, k)
     return [
         _suggestion(model, int(i), float(s), reason) for i, s, reason in zip(best, values, reasons, strict=True)
     ], "personalised"
 
 
-def _because(model: ServingModel, row: sp.csr_matrix, best: np.ndarray) -> list[str]:
-    """ "bought with X": the item of the customer's history that contributes most to each suggestion."""
-    if len(best) == 0:
+def _personal(
+    model: ServingModel, items: np.ndarray, weights: np.ndarray, blocked: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The `k` best unblocked items for a history (the same ranking as `estimator.score`), with reasons."""
+    estimator = model.estimator
+    if not isinstance(estimator, itemsim.ItemSimilarity):  # latent factors: one dense product, no single reason
+        scores = estimator.score(_row(items, weights, len(model.items)))[0]
+        best, values = matrix.top_k(np.where(blocked, -np.inf, scores), k)
+        return best, values, ["customers with a history like yours bought it"] * len(best)
+    source, target, value = estimator.contributions(items, weights)
+    candidates, where = np.unique(target, return_inverse=True)
+    tie_break = estimator.tie_break()
+    scores = np.bincount(where, value, minlength=candidates.size) + tie_break[candidates]
+    open_ = np.flatnonzero(~blocked[candidates])
+    picked = open_[_top(scores[open_], k)] if open_.size else open_
+    if picked.size < k or scores[picked[-1]] <= tie_break.max(initial=0.0):
+        # Too few items reached from the history (or scores so small that popularity alone could beat them):
+        # rank every item, as `estimator.score` does, so the answer is the same.
+        dense = tie_break.copy()
+        dense[candidates] = scores
+        best, values = matrix.top_k(np.where(blocked, -np.inf, dense), k)
+        positions = np.searchsorted(candidates, best)
+        reached = (positions < candidates.size) & (candidates[np.minimum(positions, candidates.size - 1)] == best)
+        picked = np.where(reached, positions, -1)
+    else:
+        best, values = candidates[picked], scores[picked]
+    return best, values, _because(model, items, source, where, value, picked)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the `k` largest `scores`, best first (ties by position)."""
+    if k < scores.size:
+        part = np.argpartition(-scores, k - 1)[:k]
+        return part[np.lexsort((part, -scores[part]))]
+    return np.lexsort((np.arange(scores.size), -scores))
+
+
+def _because(
+    model: ServingModel,
+    items: np.ndarray,
+    source: np.ndarray,
+    where: np.ndarray,
+    value: np.ndarray,
+    picked: np.ndarray,
+) -> list[str]:
+    """ "bought with X": for each picked candidate (-1: reached by popularity only), the history item whose
+    contribution to its score is largest (the first of equals), computed for the returned items only."""
+    if picked.size == 0:
         return []
-    similarity = getattr(model.estimator, "similarity_", None)
-    if similarity is None:  # latent factors: no single item to point at
-        return ["customers with a history like yours bought it"] * len(best)
-    history = row.indices
-    contributions = similarity[history][:, best].toarray() * row.data[:, None]
-    strongest = history[np.argmax(contributions, axis=0)]
-    has = contributions.max(axis=0) > 0
-    return [
-        f"bought with {model.names[j] or model.items[j]}" if ok else "popular now"
-        for j, ok in zip(strongest, has, strict=True)
-    ]
+    rank = np.full(int(where.max(initial=-1)) + 1, -1, dtype=np.int64)
+    rank[picked[picked >= 0]] = np.flatnonzero(picked >= 0)
+    mine = np.flatnonzero(rank[where] >= 0)  # contributions to a returned item
+    strongest = np.full(picked.size, -1, dtype=np.int64)
+    if mine.size:
+        ranks = rank[where[mine]]
+        order = np.lexsort((source[mine], -value[mine], ranks))
+        first = np.r_[True, ranks[order][1:] != ranks[order][:-1]]
+        strongest[ranks[order][first]] = items[source[mine][order][first]]
+    return [f"bought with {model.names[j] or model.items[j]}" if j >= 0 else "popular now" for j in strongest.tolist()]
 
 
 def _suggestion(model: ServingModel, item: int, score: float, reason: str) -> Suggestion:
@@ -157,12 +224,9 @@ def complete(model: ServingModel, skus: Sequence[str], k: int) -> tuple[list[Sug
         if str(item) in model.item_index
     ]
     if len(out) < k:
-        basket = sp.csr_matrix(
-            (np.ones(len(known)), (np.zeros(len(known), int), [model.item_index[s] for s in known])),
-            shape=(1, len(model.items)),
-        )
-        blocked = {model.item_index[s] for s in known} | {model.item_index[s.sku] for s in out}
-        best, scores = matrix.top_k(model.estimator.score(basket)[0], k - len(out), exclude=sorted(blocked))
-        reasons = _because(model, basket, best)
+        items, counts = np.unique([model.item_index[s] for s in known], return_counts=True)
+        blocked = np.zeros(len(model.items), dtype=bool)
+        blocked[[*items.tolist(), *(model.item_index[s.sku] for s in out)]] = True
+        best, scores, reasons = _personal(model, items, counts.astype(np.float64), blocked, k - len(out))
         out += [_suggestion(model, int(i), float(s), r) for i, s, r in zip(best, scores, reasons, strict=True)]
     return out, None

@@ -64,9 +64,20 @@ class ServingModel:
     segment_popularity: popularity_.Popularity | None  # buyers per item within each segment, when known
     product_rules: pd.DataFrame
     item_index: dict[str, int] = field(default_factory=dict)
+    # Derived for serving (rebuilt when an artifact is unpickled, so artifacts stored before they existed load):
+    # a category filter compares small integers instead of 100k strings per request.
+    category_codes: dict[str, int] = field(default_factory=dict, repr=False)
+    item_category: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32), repr=False)
 
     def __post_init__(self) -> None:
         self.item_index = {str(sku): position for position, sku in enumerate(self.items)}
+        codes, uniques = pd.factorize(pd.Series(self.categories, dtype=object))
+        self.item_category = codes.astype(np.int32)
+        self.category_codes = {str(name): code for code, name in enumerate(uniques)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
 
 @dataclass
