@@ -20,7 +20,16 @@ from rapport.routing import KitRoute
 from . import merge, privacy, store
 from .deps import Actor, CurrentCustomer, etag
 from .duplicates import candidates, listing, lookup, rules
-from .schemas import CustomerDuplicates, CustomerRead, DuplicatePage, DuplicateRefreshRead, MergeIn
+from .schemas import (
+    CustomerDuplicates,
+    CustomerRead,
+    DuplicatePage,
+    DuplicateRefreshRead,
+    IdentityResolveIn,
+    IdentityResolveRead,
+    MergeIn,
+    ResolvedIdentity,
+)
 
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["identity"])
 
@@ -44,6 +53,20 @@ def list_duplicates(
 def refresh_duplicates(session: SessionDep) -> DuplicateRefreshRead:
     """Recompute every stored candidate pair from the whole base (after a bulk import)."""
     return candidates.refresh_all(session)
+
+
+@router.post("/identities:resolve", response_model=IdentityResolveRead)
+def resolve_identities(body: IdentityResolveIn, session: SessionDep) -> IdentityResolveRead:
+    """Customer ids of (source, external id) pairs, in the order asked; other services link their records so."""
+    owners = store.identity_owners(session, [(ref.source, ref.external_id) for ref in body.identities])
+    return IdentityResolveRead(
+        identities=[
+            ResolvedIdentity(
+                source=ref.source, external_id=ref.external_id, customer_id=owners.get((ref.source, ref.external_id))
+            )
+            for ref in body.identities
+        ]
+    )
 
 
 @router.get("/customers/{customer_id}/duplicates", response_model=CustomerDuplicates)

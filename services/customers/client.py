@@ -27,3 +27,9 @@ class CustomersClient:
         return BatchResult.model_validate(
             self.http.json("POST", f"/v1/{kind}:batchUpsert", json={"records": records}, headers=headers)
         )
+
+    def resolve_identities(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """(source, external id) -> the live customer's id, None when unknown (at most 10,000 per call)."""
+        body = {"identities": [{"source": source, "external_id": external_id} for source, external_id in refs]}
+        answer = self.http.json("POST", "/v1/identities:resolve", json=body)
+        return {(row["source"], row["external_id"]): row["customer_id"] for row in answer["identities"]}

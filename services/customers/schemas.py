@@ -127,6 +127,20 @@ class CustomerRead(BaseModel):
     merged_into: uuid.UUID | None
 
 
+class IdentityResolveIn(Strict):
+    identities: list[IdentityRef] = Field(min_length=1, max_length=10_000)
+
+
+class ResolvedIdentity(BaseModel):
+    source: str
+    external_id: str
+    customer_id: uuid.UUID | None = Field(description="the live customer (after merges); null when unknown")
+
+
+class IdentityResolveRead(BaseModel):
+    identities: list[ResolvedIdentity]
+
+
 T = TypeVar("T")
 
 

@@ -26,12 +26,15 @@ from . import churn, rfm, store
 from .models import CustomerScore, Run
 from .schemas import (
     CountRead,
+    CustomerValueRead,
     MemberRead,
     RuleSegmentCreate,
     RunCreate,
     RunRead,
     ScoresRead,
     SegmentRead,
+    ValueLookup,
+    ValueLookupRead,
 )
 
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["segmentation"])
@@ -93,6 +96,18 @@ def cancel_run(run_id: uuid.UUID, session: SessionDep) -> RunRead:
 
 
 # --- per customer ------------------------------------------------------------------------------------------------
+
+
+@router.post("/scores:lookup", response_model=ValueLookupRead)
+def lookup_values(body: ValueLookup, session: SessionDep) -> ValueLookupRead:
+    """Segment, tier, churn risk and CLV of many customers at once (other services' write paths use it)."""
+    run = store.last_run_or_raise(session)
+    rows = store.get_value_scores(session, run.id, body.customer_ids)
+    return ValueLookupRead(
+        run_id=run.id,
+        as_of=store.as_utc(run.as_of),
+        customers=[CustomerValueRead.model_validate(row) for row in rows],
+    )
 
 
 @router.get("/customers/{customer_id}/scores", response_model=ScoresRead)

@@ -49,3 +49,7 @@ class SegmentationClient:
 
     def scores(self, customer_id: str) -> dict[str, Any]:
         return dict(self.http.json("GET", f"/v1/customers/{customer_id}/scores"))
+
+    def lookup_values(self, customer_ids: list[str]) -> dict[str, Any]:
+        """Segment, tier, churn risk and CLV of the given customers the last run scored."""
+        return dict(self.http.json("POST", "/v1/scores:lookup", json={"customer_ids": customer_ids}))

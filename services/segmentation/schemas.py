@@ -79,6 +79,28 @@ class ScoresRead(BaseModel):
     p_alive: float | None = None
 
 
+class ValueLookup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_ids: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class CustomerValueRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    customer_id: str
+    segment: str | None
+    tier: str | None
+    churn_risk: float | None
+    clv_value: float | None
+
+
+class ValueLookupRead(BaseModel):
+    run_id: uuid.UUID
+    as_of: datetime
+    customers: list[CustomerValueRead] = Field(description="the customers the last run scored; others are left out")
+
+
 class SegmentRead(BaseModel):
     key: str
     name: str

@@ -98,6 +98,20 @@ def get_scores(session: Session, run_id: uuid.UUID, customer_id: str) -> Custome
     return session.get(CustomerScore, (run_id, customer_id))
 
 
+def get_value_scores(session: Session, run_id: uuid.UUID, customer_ids: Sequence[str]) -> list[CustomerScore]:
+    """The scores of those of `customer_ids` the run saw (in chunks, under every bound-parameter limit)."""
+    found: list[CustomerScore] = []
+    unique = list(dict.fromkeys(customer_ids))
+    for start in range(0, len(unique), 5000):
+        chunk = unique[start : start + 5000]
+        found.extend(
+            session.scalars(
+                select(CustomerScore).where(CustomerScore.run_id == run_id, CustomerScore.customer_id.in_(chunk))
+            )
+        )
+    return found
+
+
 def _score_column(name: str) -> Callable[[], ColumnElement[Any]]:
     return lambda: CustomerScore.__table__.c[name]
 

@@ -281,3 +281,18 @@ def test_concurrent_merges_of_one_customer_let_exactly_one_win(api: httpx.Client
     assert winner in survivors
     identities = api.get(f"/v1/customers/{winner}").json()["identities"]
     assert {"source": "crm", "external_id": "b"} in identities
+
+
+def test_identities_resolve_to_the_live_customer_after_a_merge(api: httpx.Client) -> None:
+    survivor = _customer(api, "crm", "r1", given_name="Ana")
+    merged = _customer(api, "web", "r2", given_name="Ana")
+    assert api.post(f"/v1/customers/{survivor}:merge", json={"from": [merged]}).status_code == 200
+    asked = [
+        {"source": "web", "external_id": "r2"},
+        {"source": "crm", "external_id": "r1"},
+        {"source": "crm", "external_id": "nobody"},
+    ]
+    answer = api.post("/v1/identities:resolve", json={"identities": asked})
+    assert answer.status_code == 200, answer.text
+    assert [row["customer_id"] for row in answer.json()["identities"]] == [survivor, survivor, None]
+    assert_problem(api.post("/v1/identities:resolve", json={"identities": []}), 422)

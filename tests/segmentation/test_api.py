@@ -245,3 +245,18 @@ def test_a_customer_erased_in_customers_is_forgotten_here(
         time.sleep(0.2)
     csv_ids = api.get("/v1/segments/lost/members", params={"format": "csv"}).text
     assert member not in csv_ids
+
+
+def test_many_customers_values_are_looked_up_at_once(api: httpx.Client, first_run: dict[str, Any]) -> None:
+    members = api.get("/v1/segments/champions/members", params={"limit": 3}).json()["items"]
+    ids = [m["customer_id"] for m in members]
+    answer = api.post("/v1/scores:lookup", json={"customer_ids": [*ids, "not-a-customer"]})
+    assert answer.status_code == 200, answer.text
+    found = {row["customer_id"]: row for row in answer.json()["customers"]}
+    assert set(found) == set(ids)  # the unknown id is left out
+    for member in members:
+        single = api.get(f"/v1/customers/{member['customer_id']}/scores").json()
+        assert found[member["customer_id"]]["tier"] == single["tier"]
+        assert found[member["customer_id"]]["segment"] == single["segment"] == "champions"
+        assert found[member["customer_id"]]["churn_risk"] == single["churn_risk"]
+    assert_problem(api.post("/v1/scores:lookup", json={"customer_ids": []}), 422)
