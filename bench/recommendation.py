@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/recommendation.py --customers 1000000
     .venv/bin/python bench/recommendation.py --customers 200000 --clients 1 8 --duration 10 --workers 1
+    .venv/bin/python bench/recommendation.py --customers 1000000 --items 100000   # catalogue spread to 100k skus
 
 Generates the demo data set as Parquet (or reuses it under --data-dir) and converts it into the customers
 export's columns in a data-lake folder (`orders.parquet`: order_id, customer_id, placed_at, status, sku,
@@ -66,13 +67,15 @@ ROUTE = "/v1/customers/{customer_id}/recommendations"
 # --- data ------------------------------------------------------------------------------------------------------
 
 
-def lake_folder(data_dir: Path, customers: int, seed: int) -> Path:
+def lake_folder(data_dir: Path, customers: int, seed: int, items: int | None = None) -> Path:
     """The generated order lines and catalogue in the export's columns, generating and converting when missing
-    (same conversion as bench/segmentation.py, keeping sku and quantity instead of the line total)."""
+    (same conversion as bench/segmentation.py, keeping sku and quantity instead of the line total); with
+    `items`, the catalogue spread to that many skus (`spread_catalogue`)."""
     raw = data_dir / f"customers{customers}-seed{seed}-parquet"
     if not (raw / "manifest.json").exists():
         generate(raw, customers=customers, seed=seed, fmt="parquet")
-    lake = data_dir / "lake" / f"recommendation-customers{customers}-seed{seed}"
+    suffix = f"-items{items}" if items else ""
+    lake = data_dir / "lake" / f"recommendation-customers{customers}-seed{seed}{suffix}"
     if (lake / "orders.parquet").exists() and (lake / "products.parquet").exists():
         return lake
     lake.mkdir(parents=True, exist_ok=True)
@@ -80,6 +83,10 @@ def lake_folder(data_dir: Path, customers: int, seed: int) -> Path:
         raw / "orders.parquet",
         columns=["order_external_id", "customer_external_id", "placed_at", "status", "sku", "quantity"],
     )
+    products = pq.read_table(raw / "products.parquet", columns=["sku", "name", "category"])
+    skus = lines["sku"]
+    if items:
+        skus, products = spread_catalogue(lines["customer_external_id"], skus, products, items)
     order_ids, _ = pd.factorize(lines["order_external_id"].to_pandas())
     pq.write_table(
         pa.table(
@@ -88,15 +95,52 @@ def lake_folder(data_dir: Path, customers: int, seed: int) -> Path:
                 "customer_id": lines["customer_external_id"],
                 "placed_at": pc.cast(lines["placed_at"], pa.timestamp("us", tz="UTC")),
                 "status": lines["status"],
-                "sku": lines["sku"],
+                "sku": skus,
                 "quantity": pc.cast(lines["quantity"], pa.int64()),
             }
         ),
         lake / "orders.parquet",
     )
-    products = pq.read_table(raw / "products.parquet", columns=["sku", "name", "category"])
     pq.write_table(products, lake / "products.parquet")
     return lake
+
+
+def spread_catalogue(
+    customers: pa.ChunkedArray, skus: pa.ChunkedArray, products: pa.Table, items: int
+) -> tuple[pa.Array, pa.Table]:
+    """Every product split into variants (`<sku>-<v>`) so the catalogue has `items` skus; each customer buys
+    one variant of a product (customer number modulo the product's variant count), as if the shop had that
+    many regional assortments. Lines, orders and customers stay as generated; each variant keeps its
+    product's category and its buyers' co-purchases, with a share of its buyers and support.
+
+    The generator's catalogue grows with the customer count and stops near 20k products (DESIGN's target is
+    100k items), hence this. Raises ValueError when `items` is below the generated catalogue's size.
+    """
+    catalogue = products["sku"].to_pandas()
+    if items < len(catalogue):
+        raise ValueError(f"--items {items} is below the generated catalogue's {len(catalogue):,} products")
+    base, extra = divmod(items, len(catalogue))
+    variants = np.full(len(catalogue), base, dtype=np.int64) + (np.arange(len(catalogue)) < extra)
+    product = pd.Index(catalogue).get_indexer(skus.to_pandas())
+    if (product < 0).any():
+        raise ValueError("order lines reference skus missing from the products file")
+    customer, _ = pd.factorize(customers.to_pandas())
+    variant = customer % variants[product]
+    spread = pc.binary_join_element_wise(
+        pc.cast(skus, pa.string()), pa.array(variant.astype(str)), "-"
+    ).combine_chunks()
+    repeat = np.repeat(np.arange(len(catalogue)), variants)
+    within = np.arange(repeat.size) - np.repeat(np.cumsum(variants) - variants, variants)
+    table = products.take(pa.array(repeat))
+    suffix = pa.array(within.astype(str))
+    names = pc.binary_join_element_wise(pc.cast(table["name"], pa.string()), pa.array(np.full(repeat.size, "v")), " ")
+    return spread, pa.table(
+        {
+            "sku": pc.binary_join_element_wise(pc.cast(table["sku"], pa.string()), suffix, "-"),
+            "name": pc.binary_join_element_wise(names, suffix, ""),
+            "category": table["category"],
+        }
+    )
 
 
 def sample_customers(lake: Path, n: int, seed: int) -> list[str]:
@@ -169,6 +213,13 @@ def train_run(service: ServiceProcess, lake: Path, as_of: pd.Timestamp) -> dict[
             if run.get("phase") and (not phases or phases[-1][0] != run["phase"]):
                 phases.append((run["phase"], time.perf_counter() - started))
         elapsed = time.perf_counter() - started
+        # "succeeded" is committed before the replica has unpickled and swapped the model in (seconds for a
+        # large artifact): until then the first model's requests answer 503
+        deadline = time.monotonic() + 300
+        while run["status"] == "succeeded" and not client.get(f"/v1/models/{run['id']}").json()["serving"]:
+            assert time.monotonic() < deadline, "the trained model never started serving"
+            time.sleep(0.1)
+        swapped = time.perf_counter() - started - elapsed
     for pid, value in tree_memory(service, "VmHWM").items():
         peak[pid] = max(peak.get(pid, 0.0), value)
     marks = [*phases, ("end", elapsed)]
@@ -178,7 +229,7 @@ def train_run(service: ServiceProcess, lake: Path, as_of: pd.Timestamp) -> dict[
         f"({run['customers'] or 0:,} customers, {run['items'] or 0:,} items, {run['order_lines'] or 0:,} order lines "
         f"read; artifact {(run['artifact_bytes'] or 0) / 2**20:,.0f} MiB); {run['error'] or ''}"
     )
-    print(f"  phases as polled (first seen -> next): {timeline}")
+    print(f"  phases as polled (first seen -> next): {timeline}; serving {swapped:.1f} s after that")
     print(f"  peak RSS (VmHWM) of the uvicorn process(es): {describe_memory(peak)}")
     print(f"  metrics: {json.dumps(run['metrics'])}")
     return run
@@ -352,7 +403,9 @@ def strategy_mix(service: ServiceProcess, customers: list[str], n: int) -> None:
     items = 0
     with httpx.Client(base_url=service.url, headers=TOKEN_HEADERS, timeout=30) as client:
         for customer in customers[:n]:
-            body = client.get(f"/v1/customers/{customer}/recommendations", params={"k": 10}).json()
+            answer = client.get(f"/v1/customers/{customer}/recommendations", params={"k": 10})
+            assert answer.status_code == 200, f"{customer}: {answer.status_code} {answer.text[:1000]}"
+            body = answer.json()
             counts[body["strategy"]] = counts.get(body["strategy"], 0) + 1
             items += len(body["items"])
     print(f"  answers for {n} of the sampled customers: {counts}, {items / n:.1f} items each")
@@ -403,6 +456,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--items", type=int, default=None, help="spread the generated catalogue to this many skus (e.g. 100000)"
+    )
     parser.add_argument("--data-dir", type=Path, default=Path("var/bench-data"))
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="uvicorn worker counts to load")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8], help="concurrent client processes")
@@ -414,7 +470,7 @@ def main() -> None:
     as_of = pd.Timestamp("2026-01-01", tz="UTC")
 
     started = time.perf_counter()
-    lake = lake_folder(args.data_dir, args.customers, args.seed)
+    lake = lake_folder(args.data_dir, args.customers, args.seed, args.items)
     lines = pq.read_metadata(lake / "orders.parquet").num_rows
     products = pq.read_metadata(lake / "products.parquet").num_rows
     print(

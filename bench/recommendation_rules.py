@@ -1,6 +1,7 @@
 """Association-rules benchmark: FP-growth over the demo orders at scale (product and category level).
 
     .venv/bin/python bench/recommendation_rules.py --customers 1000000 --min-support 0.002
+    .venv/bin/python bench/recommendation_rules.py --customers 1000000 --items 100000
 
 Generates the demo data set as Parquet under --data-dir (or reuses it: 1M customers is about 4M orders,
 10.7M lines and 20k products), reads the order lines (order id, sku, category from the products file),
@@ -35,8 +36,16 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def read_lines(data_dir: Path, customers: int, seed: int) -> pd.DataFrame:
-    """Order lines (order_id, sku, category) of the generated data set, generating it when missing."""
+def read_lines(data_dir: Path, customers: int, seed: int, items: int | None = None) -> pd.DataFrame:
+    """Order lines (order_id, sku, category) of the generated data set, generating it when missing; with
+    `items`, from bench/recommendation.py's lake folder whose catalogue is spread to that many skus."""
+    if items:
+        from bench.recommendation import lake_folder
+
+        lake = lake_folder(data_dir, customers, seed, items)
+        spread = pd.read_parquet(lake / "orders.parquet", columns=["order_id", "sku"])
+        catalogue = pd.read_parquet(lake / "products.parquet", columns=["sku", "category"])
+        return spread.assign(category=spread["sku"].map(catalogue.set_index("sku")["category"]))
     folder = data_dir / f"customers{customers}-seed{seed}-parquet"
     if not (folder / "manifest.json").exists():
         generate(folder, customers=customers, seed=seed, fmt="parquet")
@@ -67,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--items", type=int, default=None, help="catalogue spread to this many skus (bench/recommendation.py)"
+    )
     parser.add_argument("--data-dir", type=Path, default=Path("var/bench-data"))
     parser.add_argument("--min-support", type=float, default=0.002)
     parser.add_argument("--category-min-support", type=float, default=0.01)
@@ -74,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    lines = read_lines(args.data_dir, args.customers, args.seed)
+    lines = read_lines(args.data_dir, args.customers, args.seed, args.items)
     print(
         f"read {len(lines):,} lines, {lines['order_id'].nunique():,} orders, {lines['sku'].nunique():,} products "
         f"in {time.perf_counter() - started:.1f} s; RSS {rss_mib():,.0f} MiB (cpus: {os.cpu_count()})"
