@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from rapport.config import Service, Settings
 from rapport.meta import meta_router
@@ -20,6 +23,12 @@ from .routes import RouteTable
 from .upstream import Upstreams
 
 log = logging.getLogger("gateway")
+STATIC = Path(__file__).parent / "static"
+# The dashboard loads nothing from elsewhere (no CDN) and runs no inline script.
+DASHBOARD_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.upstreams.close()
             await buckets.close()
 
-    return create_service_app(
+    app = create_service_app(
         Service.gateway,
         settings,
         title="Rapport gateway",
@@ -50,6 +59,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         extra_lifespan=lifespan,
         upload_paths=sorted(proxy.STREAMED_UPLOADS),
     )
+    _mount_dashboard(app)
+    return app
+
+
+def _mount_dashboard(app: FastAPI) -> None:
+    # Mounted after every API route, and under /static rather than at /, so `/api/...`, `/health`,
+    # `/ready`, `/metrics` and `/docs` always win and an unknown path stays a problem+json 404.
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> FileResponse:
+        return FileResponse(
+            STATIC / "index.html",
+            headers={"Content-Security-Policy": DASHBOARD_CSP, "Cache-Control": "no-cache"},
+        )
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
 
 def _announce_missing_admin(app: FastAPI) -> None:

@@ -1,0 +1,84 @@
+// The gateway API as the dashboard uses it: the signed-in key, JSON calls, problem+json errors.
+const KEY = 'rapport.apiKey'
+const BASE = '/api/v1'
+
+export class ApiError extends Error {
+  constructor(status, title, detail) {
+    super(detail || title || `HTTP ${status}`)
+    this.status = status
+    this.title = title
+    this.detail = detail
+  }
+}
+
+export const session = {
+  key: () => sessionStorage.getItem(KEY),
+  signIn: (key) => sessionStorage.setItem(KEY, key.trim()),
+  signOut: () => sessionStorage.removeItem(KEY),
+}
+
+async function problem(response) {
+  try {
+    const body = await response.json()
+    return new ApiError(response.status, body.title, body.detail)
+  } catch {
+    return new ApiError(response.status, response.statusText, '')
+  }
+}
+
+async function send(path, { method = 'GET', body, signal } = {}) {
+  const headers = { Authorization: `Bearer ${session.key()}` }
+  if (body !== undefined) headers['Content-Type'] = 'application/json'
+  let response
+  try {
+    response = await fetch(BASE + path, {
+      method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
+    })
+  } catch (error) {
+    if (error.name === 'AbortError') throw error
+    throw new ApiError(0, 'gateway unreachable', String(error))
+  }
+  if (response.status === 401) window.dispatchEvent(new CustomEvent('rapport:unauthorized'))
+  if (!response.ok) throw await problem(response)
+  return response
+}
+
+/** The JSON answer of one call; throws ApiError with the problem's status, title and detail. */
+export async function api(path, options) {
+  const response = await send(path, options)
+  return response.status === 204 ? null : response.json()
+}
+
+/** Calls `onRow` for every line of an NDJSON answer as it streams in; stops after `maxRows`. */
+export async function streamNdjson(path, onRow, { maxRows = Infinity } = {}) {
+  const response = await send(path)
+  const reader = response.body.getReader()
+  const decoder = new TextDecoder()
+  let pending = ''
+  let rows = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    pending += decoder.decode(value, { stream: true })
+    const lines = pending.split('\n')
+    pending = lines.pop()
+    for (const line of lines) {
+      if (!line) continue
+      onRow(JSON.parse(line))
+      if (++rows >= maxRows) {
+        await reader.cancel()
+        return { rows, complete: false }
+      }
+    }
+  }
+  if (pending.trim()) { onRow(JSON.parse(pending)); rows++ }
+  return { rows, complete: true }
+}
+
+export const query = (params) => {
+  const search = new URLSearchParams()
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null) search.set(name, String(value))
+  }
+  return search.toString()
+}
