@@ -81,6 +81,7 @@ function builder(body, state, results) {
   const changed = () => {
     sessionStorage.setItem(STATE, JSON.stringify(state))
     preview.textContent = JSON.stringify(toFilter(state), null, 2)
+    delete count.dataset.count // stale until the new count answers
     clearTimeout(timer)
     timer = setTimeout(liveCount, 250)
   }
