@@ -1,4 +1,4 @@
-// Building the page: elements with text set through textContent (never innerHTML with data),
+// Building the page: elements with text set through textContent (data is never parsed as HTML),
 // panels that load on their own and say "unavailable" instead of leaving a hole.
 import { t } from './i18n.js'
 
