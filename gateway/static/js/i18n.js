@@ -297,3 +297,13 @@ export const fmt = {
   dateTime: (d) => (Number.isNaN(d?.getTime?.()) ? '—' : new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d)),
   month: (yyyyMm) => new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'short', timeZone: 'UTC' }).format(new Date(`${yyyyMm}-01T00:00:00Z`)),
 }
+
+const CJK = /[\u3400-\u9fff]/
+
+/** A person's name in the order of its script: 陈宇航, Linda Smith; `fallback` when there is none. */
+export function personName(person, fallback = '—') {
+  const family = person?.family_name || ''
+  const given = person?.given_name || ''
+  if (!family && !given) return fallback
+  return CJK.test(family + given) ? `${family}${given}` : [given, family].filter(Boolean).join(' ')
+}

@@ -3,7 +3,7 @@ import { api } from '../api.js'
 import { chart, COLORS } from '../charts.js'
 import { segmentationSummary } from '../context.js'
 import { h, panel, table } from '../dom.js'
-import { fmt, segmentName, t } from '../i18n.js'
+import { fmt, personName, segmentName, t } from '../i18n.js'
 
 export const id = 'churn'
 export const needs = ['POST /api/v1/segments:count', 'GET /api/v1/segments/{key}/members']
@@ -84,7 +84,7 @@ async function topAtRisk(body) {
   const profiles = await Promise.all(top.map((m) => api(`/customers/${m.customer_id}`).catch(() => null)))
   top.forEach((m, i) => { m.profile = profiles[i] })
   body.append(table([
-    { label: t('churn.customer'), value: (m) => (m.profile ? [m.profile.family_name, m.profile.given_name].filter(Boolean).join(' ') || m.customer_id.slice(0, 8) : m.customer_id.slice(0, 8)) },
+    { label: t('churn.customer'), value: (m) => personName(m.profile, m.customer_id.slice(0, 8)) },
     { label: t('search.city'), value: (m) => m.city },
     { label: t('segments.segment'), value: (m) => segmentName(m.segment) },
     { label: t('segments.tier'), value: (m) => m.tier },

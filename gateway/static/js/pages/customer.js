@@ -3,14 +3,14 @@
 import { api } from '../api.js'
 import { chart, COLORS } from '../charts.js'
 import { h, kpi, panel, table } from '../dom.js'
-import { aspectName, fmt, segmentName, t } from '../i18n.js'
+import { aspectName, fmt, personName, segmentName, t } from '../i18n.js'
 
 export const id = 'customer'
 export const needs = ['GET /api/v1/customers/{customer_id}/360']
 
 export async function render(root, { params }) {
   const [customerId] = params
-  root.append(h('p', {}, h('button', { class: 'link back', text: t('c360.back'), on: { click: () => history.back() } })))
+  root.append(h('button', { class: 'link back', text: t('c360.back'), on: { click: () => history.back() } }))
   if (!customerId) {
     root.append(h('p', { class: 'unavailable-note', text: t('c360.pick') }))
     return
@@ -40,7 +40,7 @@ export async function render(root, { params }) {
 function header(body, doc) {
   const p = doc.profile
   if (!p) throw new Error(t('c360.noProfile'))
-  const name = [p.family_name, p.given_name].filter(Boolean).join(' ') || p.id
+  const name = personName(p, p.id)
   const facts = p.purchases || {}
   body.append(
     h('div', { class: 'c360-head' },

@@ -8,7 +8,7 @@ import { fmt, segmentName, t } from '../i18n.js'
 export const id = 'overview'
 export const needs = ['POST /api/v1/customers:search']
 const ACTIVE_DAYS = 90
-const MAX_TREND_LINES = 500_000
+const MAX_TREND_LINES = 100_000 // about 30 MB of NDJSON; beyond that the months after the cut are marked incomplete
 
 export async function render(root) {
   root.append(h('h1', { text: t('nav.overview') }))

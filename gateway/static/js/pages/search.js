@@ -2,7 +2,7 @@
 // matching customers page by page (a row opens the customer's 360).
 import { api } from '../api.js'
 import { describeError, h, panel, table } from '../dom.js'
-import { fmt, t } from '../i18n.js'
+import { fmt, personName, t } from '../i18n.js'
 
 export const id = 'search'
 export const needs = ['POST /api/v1/customers:search', 'POST /api/v1/customers:count']
@@ -176,7 +176,7 @@ async function runSearch(state, results, cursor = null) {
 
 function columns() {
   return [
-    { label: t('churn.customer'), value: (c) => [c.family_name, c.given_name].filter(Boolean).join(' ') || c.id.slice(0, 8) },
+    { label: t('churn.customer'), value: (c) => personName(c, c.id.slice(0, 8)) },
     { label: t('field.email'), value: (c) => c.email },
     { label: t('search.city'), value: (c) => c.city },
     { label: t('field.order_count'), value: (c) => fmt.int(c.purchases?.order_count), numeric: true },
