@@ -80,6 +80,7 @@ def up(
     )
     for service in Service:
         migrations.upgrade(service, settings.database_url_for(service))
+    _build_feedback_models(settings)
     supervisor = Supervisor(settings.model_copy(update={"migrate_on_start": False}))
     supervisor.install_signal_handlers()
     supervisor.start()
@@ -111,6 +112,15 @@ def up(
     typer.echo("Rapport stopped.")
 
 
+def _build_feedback_models(settings: Settings) -> None:
+    """Train the sentiment models on first start (fetching their corpora), before any service waits on them."""
+    from services.feedback import train  # the kit names the trainer; it does not import services at start-up
+
+    if not (settings.feedback_models_dir / train.ARTIFACT).is_file():
+        typer.echo("feedback: training the sentiment models on their real corpora (first start only) ...")
+    train.load_or_train(settings.feedback_models_dir, settings.datasets_dir)
+
+
 @app.command()
 def serve(
     service: Annotated[Service, typer.Argument(help="The service to run.")],
@@ -123,6 +133,8 @@ def serve(
 
     settings = Settings()
     migrations.upgrade(service, settings.database_url_for(service))
+    if service is Service.feedback:
+        _build_feedback_models(settings)
     os.environ["RAPPORT_MIGRATE_ON_START"] = "false"  # done above; the app need not check again
     uvicorn.run(
         service.app_factory,

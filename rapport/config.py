@@ -117,6 +117,18 @@ class Settings(BaseSettings):
     # Runs may read Parquet files (a data lake) from folders under this one instead of the customers export.
     data_lake_dir: Path | None = Field(default=None, description="default <var_dir>/lake")
 
+    # feedback service
+    feedback_model_dir: Path | None = Field(default=None, description="sentiment models; default <var_dir>/models/feedback")
+    feedback_max_text_chars: int = Field(default=5000, ge=1)
+    # Feedback older than this is history being loaded, not news: it is analysed but raises no alert.
+    feedback_alert_window_hours: float = Field(default=48.0, gt=0)
+    # A negative spike on one aspect: today's negative mentions >= max(spike_min, factor x trailing daily mean).
+    feedback_spike_min: int = Field(default=5, ge=1)
+    feedback_spike_factor: float = Field(default=3.0, gt=0)
+    feedback_spike_days: int = Field(default=7, ge=1, description="trailing days the spike rule compares with")
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_seconds: float = Field(default=1.0, gt=0, description="first retry delay; doubles each time")
+
     # gateway: upstream timeouts per service name (default http_timeout_seconds), the customer 360's
     # per-part timeout, token buckets per role ({"frontend": {"per_second": 50, "burst": 100}}), and the
     # circuit breaker: open after this many consecutive connection failures, probe again after reset seconds.
@@ -144,6 +156,10 @@ class Settings(BaseSettings):
     @property
     def datasets_dir(self) -> Path:
         return self.data_dir if self.data_dir is not None else self.var_dir / "datasets"
+
+    @property
+    def feedback_models_dir(self) -> Path:
+        return self.feedback_model_dir if self.feedback_model_dir is not None else self.var_dir / "models" / "feedback"
 
     @property
     def lake_dir(self) -> Path:

@@ -41,8 +41,19 @@ def _recommendation_loader() -> DemoLoader:
     return DemoLoader(Service.recommendation, demo.is_empty, demo.load)
 
 
+def _feedback_loader() -> DemoLoader:
+    from services.feedback import demo
+
+    return DemoLoader(Service.feedback, demo.is_empty, demo.load)
+
+
 # Ordered: later loaders may read what earlier ones loaded (segmentation reads customers' export).
-LOADER_FACTORIES: list[Callable[[], DemoLoader]] = [_customers_loader, _segmentation_loader, _recommendation_loader]
+LOADER_FACTORIES: list[Callable[[], DemoLoader]] = [
+    _customers_loader,
+    _segmentation_loader,
+    _recommendation_loader,
+    _feedback_loader,
+]
 
 
 def demo_files(settings: Settings, *, customers: int, seed: int) -> Path:
