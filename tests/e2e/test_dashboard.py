@@ -120,10 +120,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     command = [sys.executable, "-m", "rapport.cli", "up", "--demo-customers", str(DEMO_CUSTOMERS)]
     for service, port in ports.items():
         command += [f"--{service.value}-port", str(port)]
-    log = (var_dir.parent / "up.err").open("wb")
+    log_path = var_dir.parent / "up.err"
+    log = log_path.open("wb")
     process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=log)
     try:
-        _read_until(process, "Press Ctrl-C to stop.", UP_WITHIN_SECONDS)
+        try:
+            _read_until(process, "Press Ctrl-C to stop.", UP_WITHIN_SECONDS)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n--- its stderr, last lines:\n{log_path.read_text()[-4000:]}") from None
         url = f"http://127.0.0.1:{ports[Service.gateway]}"
         key = _create_admin_key(env)
         _raise_an_alert(url, key)

@@ -15,10 +15,11 @@ function configure() {
 }
 
 /** Draws a Chart.js chart into `parent`; throws when the chart library is missing. */
-export function chart(parent, name, config, { height = 280 } = {}) {
+export function chart(parent, name, config, { height = 280, label } = {}) {
   if (!window.Chart) throw new Error('chart library not loaded')
   if (!chart.configured) { configure(); chart.configured = true }
-  const canvas = h('canvas', { 'data-chart': name, role: 'img', 'aria-label': name })
+  const title = label || parent.closest?.('.panel')?.querySelector('h2')?.textContent || name
+  const canvas = h('canvas', { 'data-chart': name, role: 'img', 'aria-label': title })
   const points = config.data.datasets.reduce((sum, dataset) => sum + dataset.data.length, 0)
   canvas.dataset.points = String(points)
   parent.append(h('div', { class: 'chart', style: { height: `${height}px` } }, canvas))

@@ -39,8 +39,8 @@ function scores(body, stats) {
     data: {
       labels: months(stats),
       datasets: [
-        { label: 'NPS', data: stats.series.map((r) => r.nps), borderColor: COLORS[0], backgroundColor: COLORS[0], yAxisID: 'y', tension: 0.3 },
-        { label: 'CSAT', data: stats.series.map((r) => r.csat), borderColor: COLORS[2], backgroundColor: COLORS[2], yAxisID: 'y1', tension: 0.3 },
+        { label: 'NPS', data: stats.series.map((r) => r.nps), borderColor: COLORS[0], backgroundColor: COLORS[0], yAxisID: 'y', cubicInterpolationMode: 'monotone' },
+        { label: 'CSAT', data: stats.series.map((r) => r.csat), borderColor: COLORS[2], backgroundColor: COLORS[2], yAxisID: 'y1', cubicInterpolationMode: 'monotone' },
       ],
     },
     options: {
@@ -58,8 +58,8 @@ function sentiment(body, stats) {
     data: {
       labels: months(stats),
       datasets: [
-        { label: t('feedback.meanSentiment'), data: stats.series.map((r) => r.sentiment), borderColor: COLORS[4], backgroundColor: COLORS[4], yAxisID: 'y', tension: 0.3 },
-        { label: t('feedback.negativeShare'), data: stats.series.map((r) => r.negative_share), borderColor: COLORS[3], backgroundColor: 'rgba(239,68,68,.15)', fill: true, yAxisID: 'y1', tension: 0.3 },
+        { label: t('feedback.meanSentiment'), data: stats.series.map((r) => r.sentiment), borderColor: COLORS[4], backgroundColor: COLORS[4], yAxisID: 'y', cubicInterpolationMode: 'monotone' },
+        { label: t('feedback.negativeShare'), data: stats.series.map((r) => r.negative_share), borderColor: COLORS[3], backgroundColor: 'rgba(239,68,68,.15)', fill: true, yAxisID: 'y1', cubicInterpolationMode: 'monotone' },
         { label: t('feedback.volume'), data: stats.series.map((r) => r.volume), type: 'bar', backgroundColor: 'rgba(100,116,139,.25)', yAxisID: 'y2' },
       ],
     },

@@ -92,7 +92,7 @@ async function ordersTrend(body, end) {
       labels: labels.map(fmt.month),
       datasets: [
         { label: t('overview.orders'), data: rows.map((r) => r.orders.size), backgroundColor: COLORS[0], yAxisID: 'y' },
-        { label: t('overview.revenue'), data: rows.map((r) => Math.round(r.revenue)), type: 'line', borderColor: COLORS[1], backgroundColor: COLORS[1], yAxisID: 'y1', tension: 0.3 },
+        { label: t('overview.revenue'), data: rows.map((r) => Math.round(r.revenue)), type: 'line', borderColor: COLORS[1], backgroundColor: COLORS[1], yAxisID: 'y1', cubicInterpolationMode: 'monotone' },
       ],
     },
     options: {
