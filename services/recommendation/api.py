@@ -19,7 +19,7 @@ from rapport.deps import SessionDep, SettingsDep
 from rapport.errors import Invalid, NotFound, ServiceUnavailable
 from rapport.routing import KitRoute
 
-from . import serving, store
+from . import serving, store, train
 from .models import ModelRun
 from .schemas import (
     BasketIn,
@@ -31,6 +31,8 @@ from .schemas import (
     RuleRead,
     RunCreate,
     SimilarItems,
+    Trending,
+    TrendingItem,
 )
 
 SEGMENT_TIMEOUT_SECONDS = 0.3
@@ -174,6 +176,22 @@ def similar_items(sku: str, request: Request, k: K = 10) -> SimilarItems:
         raise NotFound(f"No item {sku!r} in the current model.")
     items = serving.similar(loaded.model, sku, k)
     return SimilarItems(sku=sku, model_id=loaded.model_id, items=[Item(**vars(i)) for i in items])
+
+
+@router.get("/items:trending", response_model=Trending)
+def trending_items(request: Request, k: K = 10, category: str | None = None) -> Trending:
+    """Items selling faster in the week before the model's cut-off than in the eight weeks before; an unknown
+    category, or nothing rising, gives an empty list with a reason."""
+    loaded = _loaded(request)
+    items, reason = serving.trending(loaded.model, k=k, category=category)
+    return Trending(
+        model_id=loaded.model_id,
+        as_of=loaded.model.as_of,
+        recent_days=train.TRENDING_DAYS,
+        category=category,
+        items=[TrendingItem(**vars(item)) for item in items],
+        reason=reason,
+    )
 
 
 @router.post("/baskets:complete", response_model=BasketOut)

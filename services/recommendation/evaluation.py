@@ -69,10 +69,16 @@ def recommend_rows(
 ) -> np.ndarray:
     """Top-k item indices (m x k, -1 padding) for every affinity row, scored in batches to bound memory."""
     out = np.empty((affinity.shape[0], k), dtype=np.int64)
+    # A model that ranks rows without dense m x n scores (SAR, popularity) does: at 100k items the dense
+    # scores and their sort were most of a training run's time.
+    ranked = getattr(model, "top_k_rows", None)
     for start in range(0, affinity.shape[0], batch_size):
         stop = min(start + batch_size, affinity.shape[0])
         block_exclude = None if exclude is None else exclude[start:stop]
-        out[start:stop] = matrix_.top_k_rows(model.score(affinity[start:stop]), k, exclude=block_exclude)
+        if ranked is not None:
+            out[start:stop] = ranked(affinity[start:stop], k, exclude=block_exclude)
+        else:
+            out[start:stop] = matrix_.top_k_rows(model.score(affinity[start:stop]), k, exclude=block_exclude)
     return out
 
 

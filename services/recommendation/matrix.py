@@ -147,3 +147,28 @@ def top_k_rows(scores: np.ndarray, k: int, *, exclude: sp.spmatrix | None = None
     best = np.take_along_axis(part, order, axis=1)
     best[~np.isfinite(np.take_along_axis(scores, best, axis=1))] = -1
     return best
+
+
+def top_k_sparse_rows(scores: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `k` best stored entries of every row of a sparse score matrix: (m x k item indices, -1 padding;
+    m x k scores, -inf padding), best first, ties by lower item index; -inf entries are never returned."""
+    if k <= 0:
+        raise ValueError(f"k must be positive, got {k}")
+    scores = sp.csr_matrix(scores)
+    scores.sort_indices()
+    m = scores.shape[0]
+    rows = np.repeat(np.arange(m), np.diff(scores.indptr))
+    values = scores.data.astype(np.float64)
+    # Entries already run by row, then item: two stable sorts give row, then value descending, then item.
+    order = np.argsort(-values, kind="stable")
+    order = order[np.argsort(rows[order], kind="stable")]
+    sorted_rows = rows[order]
+    rank = np.arange(order.size) - np.searchsorted(sorted_rows, sorted_rows, side="left")
+    keep = order[(rank < k) & np.isfinite(values[order])]
+    best = np.full((m, k), -1, dtype=np.int64)
+    best_scores = np.full((m, k), -np.inf)
+    kept_rows = rows[keep]
+    slot = np.arange(keep.size) - np.searchsorted(kept_rows, kept_rows, side="left")
+    best[kept_rows, slot] = scores.indices[keep]
+    best_scores[kept_rows, slot] = values[keep]
+    return best, best_scores

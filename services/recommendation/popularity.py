@@ -59,6 +59,26 @@ class Popularity(BaseEstimator):
         rows = matrix_.as_rows(affinity, self.n_items_)
         return np.tile(self.item_scores(segment=segment), (rows.shape[0], 1))
 
+    def top_k_rows(
+        self, affinity: sp.spmatrix | np.ndarray, k: int, *, exclude: sp.spmatrix | None = None
+    ) -> np.ndarray:
+        """The `k` most popular items for every row (m x k, -1 padding), never an `exclude`d (m x n sparse)
+        entry: the global ranking walked past each row's exclusions, without an m x n score matrix."""
+        rows = matrix_.as_rows(affinity, self.n_items_)
+        m = rows.shape[0]
+        scores = self.item_scores()
+        blocked = sp.csr_matrix((m, self.n_items_)) if exclude is None else sp.csr_matrix(exclude)
+        width = min(k + int(np.diff(blocked.indptr).max(initial=0)), self.n_items_)
+        ranking = np.lexsort((np.arange(self.n_items_), -scores))[:width]  # ties by lower item index
+        candidates = np.broadcast_to(ranking, (m, width))
+        excluded = np.asarray(blocked[np.repeat(np.arange(m), width), candidates.ravel()]).reshape(m, width) != 0
+        usable = ~excluded & np.isfinite(scores[ranking])[None, :]
+        slot = np.cumsum(usable, axis=1) - 1
+        best = np.full((m, k), -1, dtype=np.int64)
+        take = usable & (slot < k)
+        best[np.nonzero(take)[0], slot[take]] = candidates[take]
+        return best
+
     def item_scores(self, *, segment: object | None = None) -> np.ndarray:
         """Buyers per item (n_items,), within `segment` when it is known; global otherwise (never raises)."""
         if segment is not None:

@@ -62,6 +62,24 @@ class SimilarItems(BaseModel):
     items: list[Item]
 
 
+class TrendingItem(BaseModel):
+    sku: str
+    name: str
+    category: str
+    recent_buyers: int = Field(description="distinct buyers in the recent window")
+    baseline_buyers: int = Field(description="distinct buyers in the weeks before it")
+    ratio: float = Field(description="recent buyers over the baseline's rate for a window of the same length")
+
+
+class Trending(BaseModel):
+    model_id: uuid.UUID
+    as_of: datetime = Field(description="end of the recent window: the model's cut-off")
+    recent_days: int
+    category: str | None
+    items: list[TrendingItem]
+    reason: str | None = Field(None, description="why the list is empty")
+
+
 class BasketIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

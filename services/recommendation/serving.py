@@ -16,9 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import itemsim, matrix, rules
-from .train import ServingModel
+from .train import TRENDING_DAYS, ServingModel
 
 EVENT_WEIGHTS = {"purchase": 1.0, "view": 0.3}
+REPEAT_REASON = "you bought it before"
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def _personal(
     scores = np.bincount(where, value, minlength=candidates.size) + tie_break[candidates]
     open_ = np.flatnonzero(~blocked[candidates])
     picked = open_[_top(scores[open_], k)] if open_.size else open_
-    if picked.size < k or scores[picked[-1]] <= tie_break.max(initial=0.0):
+    if picked.size < k or scores[picked[-1]] <= estimator.tie_break_max():
         # Too few items reached from the history (or scores so small that popularity alone could beat them):
         # rank every item, as `estimator.score` does, so the answer is the same.
         dense = tie_break.copy()
@@ -162,7 +163,7 @@ def _personal(
         picked = np.where(reached, positions, -1)
     else:
         best, values = candidates[picked], scores[picked]
-    return best, values, _because(model, items, source, where, value, picked)
+    return best, values, _because(model, items, source, where, value, picked, best)
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -180,9 +181,11 @@ def _because(
     where: np.ndarray,
     value: np.ndarray,
     picked: np.ndarray,
+    best: np.ndarray,
 ) -> list[str]:
-    """ "bought with X": for each picked candidate (-1: reached by popularity only), the history item whose
-    contribution to its score is largest (the first of equals), computed for the returned items only."""
+    """ "bought with X": for each picked candidate (-1: reached by popularity only) and its item in `best`, the
+    history item whose contribution to its score is largest (the first of equals), computed for the returned
+    items only; when that is the item itself (a repeat purchase), "you bought it before"."""
     if picked.size == 0:
         return []
     rank = np.full(int(where.max(initial=-1)) + 1, -1, dtype=np.int64)
@@ -194,13 +197,46 @@ def _because(
         order = np.lexsort((source[mine], -value[mine], ranks))
         first = np.r_[True, ranks[order][1:] != ranks[order][:-1]]
         strongest[ranks[order][first]] = items[source[mine][order][first]]
-    return [f"bought with {model.names[j] or model.items[j]}" if j >= 0 else "popular now" for j in strongest.tolist()]
+    return [
+        "popular now" if j < 0 else REPEAT_REASON if j == i else f"bought with {model.names[j] or model.items[j]}"
+        for j, i in zip(strongest.tolist(), best.tolist(), strict=True)
+    ]
 
 
 def _suggestion(model: ServingModel, item: int, score: float, reason: str) -> Suggestion:
     return Suggestion(
         str(model.items[item]), str(model.names[item]), str(model.categories[item]), round(score, 6), reason
     )
+
+
+@dataclass(frozen=True)
+class Trend:
+    sku: str
+    name: str
+    category: str
+    recent_buyers: int
+    baseline_buyers: int
+    ratio: float
+
+
+def trending(model: ServingModel, *, k: int, category: str | None = None) -> tuple[list[Trend], str | None]:
+    """Items selling faster lately (as of the model's cut-off), best first, within `category` when given; and
+    why the list is empty when it is (an unknown category, or nothing rising)."""
+    found = model.trending
+    if category is not None:
+        code = model.category_codes.get(category)
+        if code is None:
+            return [], f"no category {category!r} in the current model's catalogue"
+        found = found[model.item_category[found["item"].to_numpy()] == code]
+    top = found.head(k)
+    out = [
+        Trend(str(model.items[i]), str(model.names[i]), str(model.categories[i]), int(r), int(b), round(float(x), 4))
+        for i, r, b, x in zip(top["item"], top["recent"], top["baseline"], top["ratio"], strict=True)
+    ]
+    if out:
+        return out, None
+    where = f" in {category!r}" if category is not None else ""
+    return [], f"nothing{where} sold faster in the {TRENDING_DAYS} days before {model.as_of:%Y-%m-%d} than before"
 
 
 def similar(model: ServingModel, sku: str, k: int) -> list[Suggestion]:

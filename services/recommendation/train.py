@@ -17,13 +17,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from . import evaluation, factors, itemsim, matrix, rules
 from . import popularity as popularity_
 
 COUNTED_STATUSES = ("placed", "paid")
 EVALUATED_CUSTOMERS = 20_000
+TRENDING_DAYS, TRENDING_BASELINE_DAYS = 7, 56
+# Chosen on a validation split of the Complete Journey inside its training weeks (docs/evaluation.md).
+REPEAT_WEIGHT, BLEND_HALF_LIFE_DAYS = 16.0, 90.0
 Estimator = itemsim.ItemSimilarity | factors.LatentFactors
 Progress = Callable[[str, float], None]
 
@@ -31,14 +34,22 @@ Progress = Callable[[str, float], None]
 class TrainParams(BaseModel):
     model_config = {"extra": "forbid"}
 
-    algorithm: Literal["sar", "svd"] = Field("sar", description="item-to-item (SAR) or latent factors (SVD)")
+    algorithm: Literal["sar", "svd", "blend"] = Field(
+        "blend",
+        description="item-to-item (SAR), latent factors (SVD), or SAR plus the customer's own repeat purchases "
+        "(blend; docs/evaluation.md)",
+    )
+    repeat_weight: float = Field(
+        REPEAT_WEIGHT, ge=0, le=1000, description="blend: weight of the customer's own affinity next to SAR's"
+    )
     n_components: int = Field(64, ge=2, le=512, description="latent factors of the svd algorithm")
     similarity: Literal["jaccard", "lift", "cosine"] = "jaccard"
     n_neighbors: int = Field(100, ge=5, le=1000)
     half_life_days: float | None = Field(
         30.0,
         gt=0,
-        description="time decay of purchases (best on the Complete Journey, docs/evaluation.md); null for none",
+        description="time decay of purchases; null for none. Default: 90 days for blend, 30 for sar and svd "
+        "(the best of each on the Complete Journey's validation weeks, docs/evaluation.md)",
     )
     holdout_days: int = Field(56, ge=1, le=365, description="held-out window for the offline evaluation")
     k: int = Field(10, ge=1, le=100, description="cut-off of the offline metrics")
@@ -46,6 +57,13 @@ class TrainParams(BaseModel):
     category_min_support: float = Field(0.01, gt=0, le=1)
     min_confidence: float = Field(0.05, ge=0, le=1)
     min_lift: float = Field(1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _decay_of_the_algorithm(self) -> TrainParams:
+        # Repeat purchases stay predictive for months: the blend decays slower than SAR alone.
+        if "half_life_days" not in self.model_fields_set and self.algorithm == "blend":
+            self.half_life_days = BLEND_HALF_LIFE_DAYS
+        return self
 
 
 @dataclass
@@ -63,6 +81,9 @@ class ServingModel:
     popularity: np.ndarray  # buyers per item in the last 90 days, normalised
     segment_popularity: popularity_.Popularity | None  # buyers per item within each segment, when known
     product_rules: pd.DataFrame
+    # Items selling faster in the `TRENDING_DAYS` before as_of than over the weeks before (popularity.trending):
+    # item (index), recent, baseline, ratio; best first. Empty in artifacts stored before it existed.
+    trending: pd.DataFrame = field(default_factory=lambda: _no_trending())
     item_index: dict[str, int] = field(default_factory=dict)
     # Derived for serving (rebuilt when an artifact is unpickled, so artifacts stored before they existed load):
     # a category filter compares small integers instead of 100k strings per request.
@@ -77,7 +98,35 @@ class ServingModel:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("trending", _no_trending())
         self.__post_init__()
+
+
+def _no_trending() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "item": pd.Series(dtype=np.int64),
+            "recent": pd.Series(dtype=np.int64),
+            "baseline": pd.Series(dtype=np.int64),
+            "ratio": pd.Series(dtype=np.float64),
+        }
+    )
+
+
+def trending_items(counted: pd.DataFrame, items: np.ndarray, *, as_of: datetime) -> pd.DataFrame:
+    """`popularity.trending` over the counted lines with item indices instead of skus (items outside the
+    model's index are left out)."""
+    found = popularity_.trending(counted, as_of=as_of, recent_days=TRENDING_DAYS, baseline_days=TRENDING_BASELINE_DAYS)
+    index = pd.Index(items).get_indexer(found["sku"])
+    keep = index >= 0
+    return pd.DataFrame(
+        {
+            "item": index[keep].astype(np.int64),
+            "recent": found["recent"].to_numpy()[keep],
+            "baseline": found["baseline"].to_numpy()[keep],
+            "ratio": found["ratio"].to_numpy()[keep],
+        }
+    )
 
 
 @dataclass
@@ -97,7 +146,10 @@ def estimator_for(params: TrainParams) -> Estimator:
     """An unfitted model of the run's algorithm."""
     if params.algorithm == "svd":
         return factors.LatentFactors(n_components=params.n_components)
-    return itemsim.ItemSimilarity(similarity=params.similarity, n_neighbors=params.n_neighbors)
+    repeat_weight = params.repeat_weight if params.algorithm == "blend" else 0.0
+    return itemsim.ItemSimilarity(
+        similarity=params.similarity, n_neighbors=params.n_neighbors, repeat_weight=repeat_weight
+    )
 
 
 def _fit(
@@ -125,8 +177,11 @@ def evaluate(lines: pd.DataFrame, *, as_of: datetime, params: TrainParams) -> di
     table = evaluation.compare({"model": estimator_for(params).fit(split.train)}, split, k=params.k)
     results: dict[str, Any] = {"holdout_days": params.holdout_days, "customers_evaluated": len(split.evaluated)}
     for row in table.to_dict("records"):
-        metrics = {f"{name}@{params.k}" if name in ("precision", "recall", "ndcg", "map") else name: value
-                   for name, value in row.items() if name not in ("model", "mode", "customers")}  # fmt: skip
+        metrics = {
+            f"{name}@{params.k}" if name in ("precision", "recall", "ndcg", "map") else name: value
+            for name, value in row.items()
+            if name not in ("model", "mode", "customers")
+        }
         key = row["model"] if row["mode"] == "all" else f"{row['model']}_new_items"
         results[key] = {name: round(float(value), 4) for name, value in metrics.items()}
     return results
@@ -193,5 +248,7 @@ def train(
         popularity=buyers / max(float(buyers.max()), 1.0),
         segment_popularity=by_segment,
         product_rules=product_rules,
+        trending=trending_items(counted, interactions.items, as_of=as_of),
     )
+    metrics["trending_items"] = len(model.trending)
     return Trained(model=model, rules=all_rules, metrics=metrics)

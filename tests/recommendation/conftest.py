@@ -21,11 +21,18 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def journey_split(data_dir: Path) -> evaluation.Split:
-    """Households x products, weeks 1-45 for training (30-day half-life), weeks 46-53 held out."""
+def journey_lines(data_dir: Path) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Complete Journey lines (households as customers, products as skus) and the first timestamp of week 46."""
     frame = datasets.load_complete_journey(
         data_dir, "transactions", columns=["household_id", "product_id", "week", "transaction_timestamp"]
     )
     at = frame["transaction_timestamp"].dt.tz_localize("UTC")
     lines = pd.DataFrame({"customer_id": frame["household_id"], "sku": frame["product_id"], "at": at})
-    return evaluation.time_split(lines, cutoff=at[frame["week"] >= 46].min(), half_life_days=30)
+    return lines, at[frame["week"] >= 46].min()
+
+
+@pytest.fixture(scope="session")
+def journey_split(journey_lines: tuple[pd.DataFrame, pd.Timestamp]) -> evaluation.Split:
+    """Households x products, weeks 1-45 for training (30-day half-life), weeks 46-53 held out."""
+    lines, cutoff = journey_lines
+    return evaluation.time_split(lines, cutoff=cutoff, half_life_days=30)

@@ -192,6 +192,28 @@ def test_similar_items_basket_completion_and_rules(api: httpx.Client, demo_folde
     assert [rule["lift"] for rule in rules] == sorted((rule["lift"] for rule in rules), reverse=True)
 
 
+def test_trending_items_over_http(api: httpx.Client, model: dict[str, Any]) -> None:
+    answer = api.get("/v1/items:trending", params={"k": 5})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["model_id"] == model["id"]
+    assert body["recent_days"] == 7
+    assert len(body["items"]) <= 5
+    assert body["reason"] is None if body["items"] else body["reason"]
+    assert [i["ratio"] for i in body["items"]] == sorted((i["ratio"] for i in body["items"]), reverse=True)
+    assert all(i["recent_buyers"] >= 3 for i in body["items"])
+    if body["items"]:
+        category = body["items"][0]["category"]
+        within = api.get("/v1/items:trending", params={"k": 50, "category": category}).json()
+        assert within["items"][0] == body["items"][0]
+        assert {i["category"] for i in within["items"]} == {category}
+    unknown = api.get("/v1/items:trending", params={"category": "no-such-category"})
+    assert unknown.status_code == 200
+    assert unknown.json()["items"] == []
+    assert "no-such-category" in unknown.json()["reason"]
+    assert_problem(api.get("/v1/items:trending", params={"k": 0}), 422)
+
+
 @pytest.mark.parametrize(
     ("path", "params", "status"),
     [

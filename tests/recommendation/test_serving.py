@@ -54,16 +54,20 @@ def reference(model: ServingModel, row: np.ndarray, blocked: np.ndarray, k: int)
     estimator = model.estimator
     assert isinstance(estimator, itemsim.ItemSimilarity)
     similarity = estimator.similarity_.toarray().astype(np.float64)
-    scores = row @ similarity + estimator.tie_break()
+    scores = row @ similarity + estimator.repeat_weight * row + estimator.tie_break()
     scores[blocked] = -np.inf
     best = np.argsort(-scores, kind="stable")[:k]
     history = np.flatnonzero(row)
     contributions = similarity[history][:, best] * row[history][:, None]
+    contributions += estimator.repeat_weight * (history[:, None] == best[None, :]) * row[history][:, None]
+    strongest = [history[np.argmax(c)] if c.max() > 0 else -1 for c in contributions.T]
     reasons = [
-        f"bought with {model.names[history[np.argmax(c)]] or model.items[history[np.argmax(c)]]}"
-        if c.max() > 0
-        else "popular now"
-        for c in contributions.T
+        "popular now"
+        if j < 0
+        else serving.REPEAT_REASON
+        if j == i
+        else f"bought with {model.names[j] or model.items[j]}"
+        for j, i in zip(strongest, best, strict=True)
     ]
     return scores, reasons
 
@@ -115,13 +119,49 @@ def test_an_unknown_category_filters_everything_out() -> None:
     assert serving.recommend(make_model(), "c1", k=5, category="no-such-category")[0] == []
 
 
-def test_keeping_purchased_items_scores_them_too() -> None:
-    model = make_model()
-    row = model.affinity[2].toarray().ravel()
-    suggestions, _ = serving.recommend(model, "c2", k=4, exclude_purchased=False)
-    scores, reasons = reference(model, row, np.zeros(N_ITEMS, dtype=bool), 4)
-    assert [model.item_index[s.sku] for s in suggestions] == np.argsort(-scores, kind="stable")[:4].tolist()
-    assert [s.reason for s in suggestions] == reasons
+@pytest.mark.parametrize(
+    ("similarity", "neighbors", "repeat_weight"),
+    [("jaccard", 10, 0.0), ("jaccard", 10, 0.5), ("jaccard", 10, 4.0), ("lift", 3, 2.0)],  # lift: some diagonals pruned
+)
+def test_keeping_purchased_items_scores_them_too_and_the_blend_adds_repeat_purchases(
+    similarity: str, neighbors: int, repeat_weight: float
+) -> None:
+    model = make_model(
+        itemsim.ItemSimilarity(similarity=similarity, n_neighbors=neighbors, repeat_weight=repeat_weight)
+    )
+    for customer in range(0, N_CUSTOMERS, 11):
+        row = model.affinity[customer].toarray().ravel()
+        suggestions, _ = serving.recommend(model, f"c{customer}", k=6, exclude_purchased=False)
+        scores, reasons = reference(model, row, np.zeros(N_ITEMS, dtype=bool), 6)
+        got = [model.item_index[s.sku] for s in suggestions]
+        # the same ranking (lift's integer-count ratios tie: the tied items may come in either order)
+        assert scores[got] == pytest.approx(np.sort(scores)[::-1][:6], rel=1e-9)
+        if np.unique(scores[got]).size == len(got):
+            assert [s.reason for s in suggestions] == reasons
+    assert serving.REPEAT_REASON in reasons
+
+
+def test_contributions_add_the_repeat_term_even_where_the_diagonal_was_pruned() -> None:
+    model = itemsim.ItemSimilarity(repeat_weight=3.0).fit(sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]])))
+    model.similarity_ = sp.csr_matrix(np.array([[0, 0.5, 0], [0.5, 1, 0.5], [0, 0.5, 0]], dtype=np.float32))
+    items, weights = np.array([0, 1]), np.array([2.0, 1.0])
+    source, target, value = model.contributions(items, weights)
+    summed = np.bincount(target, value, minlength=3)
+    row = np.array([[2.0, 1.0, 0.0]])
+    assert summed == pytest.approx(model.score(row)[0] - model.tie_break())
+    assert summed == pytest.approx([0.5 + 3 * 2, 1.0 + 1.0 + 3 * 1, 0.5])
+    assert sorted(zip(source.tolist(), target.tolist(), strict=True)) == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
+
+
+def test_a_large_repeat_weight_puts_the_customers_own_items_first() -> None:
+    model = make_model(itemsim.ItemSimilarity(n_neighbors=10, repeat_weight=1000.0))
+    row = model.affinity[5]
+    own = {model.items[i] for i in row.indices}
+    suggestions, _ = serving.recommend(model, "c5", k=len(own) + 2, exclude_purchased=False)
+    assert {s.sku for s in suggestions[: len(own)]} == own
+    assert [s.sku for s in suggestions[: len(own)]] == [model.items[i] for i in row.indices[np.argsort(-row.data)]]
+    assert {s.reason for s in suggestions[: len(own)]} == {serving.REPEAT_REASON}
+    assert not {s.sku for s in suggestions[len(own) :]} & own
 
 
 def test_basket_completion_uses_the_fast_path() -> None:
@@ -143,3 +183,44 @@ def test_latent_factors_still_serve() -> None:
     assert len(suggestions) == 5
     row = model.affinity[3]
     assert not {model.item_index[s.sku] for s in suggestions} & set(row.indices.tolist())
+
+
+def with_trending(model: ServingModel) -> ServingModel:
+    model.trending = pd.DataFrame(
+        {"item": [4, 9, 1], "recent": [12, 5, 3], "baseline": [3, 1, 0], "ratio": [6.0, 5.0, 2.4]}
+    )
+    return model
+
+
+def test_trending_is_best_first_and_filtered_by_category() -> None:
+    model = with_trending(make_model())
+    everything, reason = serving.trending(model, k=10)
+    assert reason is None
+    assert [t.sku for t in everything] == ["SKU004", "SKU009", "SKU001"]
+    assert (everything[0].recent_buyers, everything[0].baseline_buyers, everything[0].ratio) == (12, 3, 6.0)
+    assert [t.sku for t in serving.trending(model, k=1)[0]] == ["SKU004"]
+    in_cat1, _ = serving.trending(model, k=10, category="cat1")  # items 4 and 1 are cat1, 9 is cat0
+    assert [t.sku for t in in_cat1] == ["SKU004", "SKU001"]
+
+
+def test_trending_in_an_unknown_category_or_with_nothing_rising_is_empty_with_a_reason() -> None:
+    model = with_trending(make_model())
+    items, reason = serving.trending(model, k=10, category="no-such-category")
+    assert items == []
+    assert "no-such-category" in str(reason)
+    nothing = make_model()  # no trending table: also what an artifact stored before trending existed loads with
+    items, reason = serving.trending(nothing, k=10, category="cat2")
+    assert items == []
+    assert "nothing in 'cat2'" in str(reason)
+
+
+def test_a_pickled_model_without_the_newer_fields_loads_with_them_rebuilt() -> None:
+    model = with_trending(make_model())
+    state = dict(vars(model))
+    for derived in ("trending", "category_codes", "item_category"):
+        state.pop(derived)
+    restored = ServingModel.__new__(ServingModel)
+    restored.__setstate__(state)
+    assert restored.trending.empty
+    assert restored.category_codes == {"cat0": 0, "cat1": 1, "cat2": 2}
+    assert serving.recommend(restored, "c1", k=3, category="cat2")[0]
