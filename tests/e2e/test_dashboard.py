@@ -98,12 +98,13 @@ def _raise_an_alert(url: str, key: str) -> None:
     """A detractor from a golden customer, now: the feedback service raises a valued-customer alert."""
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=f"{url}/api/v1", headers=headers, timeout=30) as client:
-        members = client.get("/segments/champions/members", params={"limit": 1}).raise_for_status().json()["items"]
+        members = client.get("/segments/champions/members", params={"limit": 100}).raise_for_status().json()["items"]
+        golden = next(member for member in members if member["tier"] == "A")
         answer = client.post(
             "/feedback",
             json={
                 "channel": "survey",
-                "customer_id": members[0]["customer_id"],
+                "customer_id": golden["customer_id"],
                 "nps": 0,
                 "text": "Terrible service: the delivery was two weeks late and nobody answered my emails.",
             },
