@@ -97,11 +97,16 @@ def running_services(
     session_databases: dict[Service, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[Service, ServiceProcess]]:
     """All five services as real uvicorn processes on free ports, shared by the session."""
+    from services.feedback import train
+    from tests.feedback.support import DATA_DIR, MODEL_DIR
+
+    train.load_or_train(MODEL_DIR, DATA_DIR)  # once, shared: the feedback service would train it on start
+    models = {"RAPPORT_FEEDBACK_MODEL_DIR": str(MODEL_DIR), "RAPPORT_DATA_DIR": str(DATA_DIR)}
     var_dir = tmp_path_factory.mktemp("var")
     processes: dict[Service, ServiceProcess] = {}
     try:
         for service in Service:
-            processes[service] = start_service(service, session_databases[service], var_dir=var_dir)
+            processes[service] = start_service(service, session_databases[service], var_dir=var_dir, **models)
         yield processes
     finally:
         for process in processes.values():

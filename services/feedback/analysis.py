@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,8 +41,21 @@ class Analyzer:
     def __init__(self, model: SentimentModel) -> None:
         self.model = model
 
-    def score_sentences(self, sentences: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.model.scores(sentences), dtype=float)  # each sentence's own language
+    def _score_with_sentences(self, written: list[str], detected: list[str]) -> tuple[np.ndarray, list[list[Any]]]:
+        """Text scores and aspect mentions from ONE model call: a call costs several ms whatever its size, and a
+        single write would otherwise pay it twice (the texts, then the sentences naming an aspect)."""
+        text_scores: list[np.ndarray] = []
+
+        def score_together(sentences: Sequence[str]) -> np.ndarray:
+            sentence_languages = language.detect_languages(list(sentences)).tolist()
+            both = self.model.scores([*written, *sentences], [*detected, *sentence_languages])
+            text_scores.append(both[: len(written)])
+            return np.asarray(both[len(written) :], dtype=float)
+
+        mentions = aspects.detect_aspects(written, score_sentences=score_together)
+        # No sentence named an aspect: the scorer was never called.
+        scores = text_scores[0] if text_scores else self.model.scores(written, detected)
+        return np.asarray(scores, dtype=float), mentions
 
     def analyse(
         self,
@@ -57,9 +71,8 @@ class Analyzer:
         written = [texts[i] for i in with_text]
         guessed: Sequence[str] = language.detect_languages(written).tolist() if written else []
         detected = [lang or str(guess) for lang, guess in zip(given, guessed, strict=True)]
-        scores = np.asarray(self.model.scores(written, detected), dtype=float) if written else np.empty(0)
+        scores, mentions = self._score_with_sentences(written, detected) if written else (np.empty(0), [])
         labels: Sequence[str] = self.model.labels(scores).tolist() if written else []
-        mentions = aspects.detect_aspects(written, score_sentences=self.score_sentences) if written else []
         results = [
             Analysis(None, False, None, label_from_score(nps=nps[i], csat=csat[i]), []) for i in range(len(texts))
         ]

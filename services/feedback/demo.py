@@ -18,7 +18,7 @@ from rapport.http import ServiceClient
 from .client import FeedbackClient
 
 BATCH = 2000
-FRESH_DAYS = 2  # the demo's last days of feedback, moved to today
+FRESH_DAYS = 7  # the demo's last week of feedback, moved to end yesterday
 
 
 def is_empty(client: ServiceClient) -> bool:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import logging
 import os
+import pickle
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -43,6 +45,8 @@ PIPELINES: dict[LanguageCode, Callable[[], Pipeline]] = {
     "en": sentiment.english_pipeline,
     "zh": sentiment.chinese_pipeline,
 }
+
+log = logging.getLogger("rapport.feedback.train")
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,12 @@ def load(model_dir: Path) -> sentiment.SentimentModel | None:
     expected = {"version": sentiment.MODEL_VERSION, "sklearn": sklearn.__version__, "sha256": _sha256(artifact)}
     if {key: manifest.get(key) for key in expected} != expected:
         return None
-    model = joblib.load(artifact)
+    try:
+        model = joblib.load(artifact)
+    except (AttributeError, ImportError, EOFError, pickle.UnpicklingError) as error:
+        # Written by code that has changed since without a version bump: retrain rather than crash.
+        log.warning("stored sentiment model cannot be loaded (%s); it will be retrained", error)
+        return None
     return model if isinstance(model, sentiment.SentimentModel) else None
 
 

@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from rapport.config import Service
+from services.feedback import train
+from tests.feedback.support import DATA_DIR, MODEL_DIR
 from tests.support import free_port
 
 READY_WITHIN_SECONDS = 30
@@ -59,6 +61,7 @@ def _wait_ready(urls: dict[Service, str], process: subprocess.Popen[str]) -> flo
 
 @pytest.fixture
 def start_up(tmp_path: Path, make_database_url: Callable[[str], str]) -> Iterator[Callable[..., UpProcess]]:
+    train.load_or_train(MODEL_DIR, DATA_DIR)
     started: list[UpProcess] = []
 
     def start(*args: str) -> UpProcess:
@@ -68,6 +71,8 @@ def start_up(tmp_path: Path, make_database_url: Callable[[str], str]) -> Iterato
             "RAPPORT_VAR_DIR": str(tmp_path / "var"),
             "RAPPORT_LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            "RAPPORT_FEEDBACK_MODEL_DIR": str(MODEL_DIR),  # trained once for the session, not per start
+            "RAPPORT_DATA_DIR": str(DATA_DIR),
         }
         for service in Service:
             env[f"RAPPORT_{service.value.upper()}_DATABASE_URL"] = make_database_url(service.value)
