@@ -2,13 +2,15 @@
 `rapport up` with demo data, as a user would run it.
 
 Every page is visited and each of its charts must have drawn data; a search is run and a customer's 360
-opened from it; a segmentation run shows its progress; a service answering 503 leaves its panels
+opened from it; a segmentation run and a file import show their progress; a service answering 503 leaves its panels
 "unavailable" and the rest of the page intact. `RAPPORT_UPDATE_SCREENSHOTS=1` saves each page to
 docs/screenshots/ (the README shows them).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import select
@@ -34,7 +36,7 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 DEMO_CUSTOMERS = 600
 UP_WITHIN_SECONDS = 420  # migrations, demo load, a segmentation run and a model on a shared 2-core machine
 PAGE_WITHIN_MS = 60_000
-PAGES = ("overview", "segments", "churn", "recommendations", "feedback", "search")
+PAGES = ("overview", "segments", "churn", "recommendations", "feedback", "search", "import")
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 if not Path(CHROMIUM).exists():
@@ -324,6 +326,68 @@ def test_search_counts_live_lists_customers_and_opens_a_360(page: playwright_api
     assert unavailable(page) == []
     assert_charts(page, {"rfm", "c360-orders"})
     shoot(page, platform, "customer-360")
+
+
+IMPORT_SOURCE = "e2e-import"
+IMPORT_VALID = [(f"imp-{n}", f"Imported{n}", f"imported{n}@example.com") for n in range(1, 6)]
+IMPORT_BAD = {3: ("imp-bad-email", "BadEmail", "not-an-email"), 6: ("imp-bad-income", "BadIncome", "bad@example.com")}
+
+
+def _import_file() -> tuple[bytes, dict[int, str]]:
+    """Customers with two bad lines (an email that is not one, a negative income), and those lines by number."""
+    lines, bad = ["source,external_id,given_name,email,income"], {}
+    valid = iter(IMPORT_VALID)
+    for number in range(2, 2 + len(IMPORT_VALID) + len(IMPORT_BAD)):
+        if number in IMPORT_BAD:
+            external_id, name, email = IMPORT_BAD[number]
+            lines.append(f"{IMPORT_SOURCE},{external_id},{name},{email},{-5 if 'income' in external_id else ''}")
+            bad[number] = lines[-1]
+        else:
+            external_id, name, email = next(valid)
+            lines.append(f"{IMPORT_SOURCE},{external_id},{name},{email},52000")
+    return ("\n".join(lines) + "\n").encode(), bad
+
+
+def test_importing_a_file_shows_its_progress_counts_and_error_report(
+    page: playwright_api.Page, platform: Platform
+) -> None:
+    visit(page, "import")
+    assert unavailable(page) == []
+    content, bad = _import_file()
+    page.set_input_files("#import-file", files=[{"name": "customers.csv", "mimeType": "text/csv", "buffer": content}])
+    page.select_option("#import-kind", "customers")
+    page.click("#start-import")
+    page.wait_for_selector("#import-progress:not([hidden])")
+    page.wait_for_function(
+        "() => ['succeeded', 'failed', 'error'].includes(document.querySelector('#import-status').dataset.status)",
+        timeout=PAGE_WITHIN_MS,
+    )
+    assert page.get_attribute("#import-status", "data-status") == "succeeded", page.text_content("#import-status")
+    assert page.eval_on_selector("#import-progress", "el => el.value") == 100
+    assert "Done · 100%" in (page.text_content("#import-status") or "")
+    assert page.text_content("[data-kpi=processed] .kpi-value") == str(len(IMPORT_VALID))
+    assert page.text_content("[data-kpi=failed] .kpi-value") == str(len(bad))
+    job_id = page.get_attribute("#import-status", "data-job")
+    page.wait_for_selector(f"[data-panel=imports] a.download[data-job='{job_id}']")  # the recent list has it
+    shoot(page, platform, "import")
+
+    with page.expect_download() as download:
+        page.click("#import-errors")
+    assert download.value.suggested_filename == f"import-{job_id}-errors.csv"
+    report = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert {int(row["line"]): row["record"] for row in report} == bad
+    assert all(row["reasons"] for row in report)
+
+    headers = {"Authorization": f"Bearer {platform.key}"}
+    with httpx.Client(base_url=f"{platform.url}/api/v1", headers=headers, timeout=30) as client:
+        asked = [{"source": IMPORT_SOURCE, "external_id": external_id} for external_id, _, _ in IMPORT_VALID]
+        asked += [{"source": IMPORT_SOURCE, "external_id": external_id} for external_id, _, _ in IMPORT_BAD.values()]
+        found = client.post("/identities:resolve", json={"identities": asked}).raise_for_status().json()["identities"]
+        owners = {item["external_id"]: item["customer_id"] for item in found}
+        for external_id, name, email in IMPORT_VALID:
+            customer = client.get(f"/customers/{owners[external_id]}").raise_for_status().json()
+            assert (customer["given_name"], customer["email"]) == (name, email)
+        assert [owners[external_id] for external_id, _, _ in IMPORT_BAD.values()] == [None, None]
 
 
 def test_a_service_that_answers_503_leaves_its_panels_unavailable_not_the_page_blank(

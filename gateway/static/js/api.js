@@ -75,6 +75,34 @@ export async function streamNdjson(path, onRow, { maxRows = Infinity } = {}) {
   return { rows, complete: true }
 }
 
+/** A file answer (a report to download) as a Blob. */
+export async function fetchBlob(path) {
+  const response = await send(path)
+  return response.blob()
+}
+
+/**
+ * POSTs a multipart form (a file upload) and resolves to the JSON answer. Through XMLHttpRequest, not
+ * fetch: only it reports the bytes sent, so a large file shows its upload progress (`onProgress(sent, total)`).
+ */
+export function upload(path, form, { onProgress } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest()
+    xhr.open('POST', BASE + path)
+    xhr.setRequestHeader('Authorization', `Bearer ${session.key()}`)
+    if (onProgress) xhr.upload.addEventListener('progress', (event) => { if (event.lengthComputable) onProgress(event.loaded, event.total) })
+    xhr.addEventListener('load', () => {
+      if (xhr.status === 401) window.dispatchEvent(new CustomEvent('rapport:unauthorized'))
+      let body = null
+      try { body = JSON.parse(xhr.responseText) } catch { body = null }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body)
+      else reject(new ApiError(xhr.status, body?.title || xhr.statusText, body?.detail || ''))
+    })
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'gateway unreachable', 'the upload was interrupted')))
+    xhr.send(form)
+  })
+}
+
 export const query = (params) => {
   const search = new URLSearchParams()
   for (const [name, value] of Object.entries(params)) {

@@ -11,8 +11,9 @@ import * as recommendations from './pages/recommendations.js'
 import * as feedback from './pages/feedback.js'
 import * as search from './pages/search.js'
 import * as customer from './pages/customer.js'
+import * as imports from './pages/imports.js'
 
-const PAGES = [overview, segments, churn, recommendations, feedback, search]
+const PAGES = [overview, segments, churn, recommendations, feedback, search, imports]
 const app = document.getElementById('app')
 let current = { allowed: new Set(), who: null }
 let rendering = null
