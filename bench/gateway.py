@@ -5,8 +5,7 @@ the customer 360 under concurrent load, in one run on one machine.
 
 Generates the demo data set, starts customers, segmentation and recommendation as uvicorn processes on
 SQLite files in a temporary folder, loads the demo data, runs one segmentation run and trains one
-recommendation model, and starts the gateway with a frontend key. Feedback is a stand-in answering the
-360's two feedback calls (tests/gateway/fakes.py) until the feedback service lands. Then, for C closed-loop
+recommendation model, loads the demo feedback, and starts the gateway with a frontend key. Then, for C closed-loop
 clients (one aiohttp session each, in a separate process so the client's CPU is visible as such):
 1. GET /v1/customers/{id} on the customers service directly (internal token);
 2. GET /api/v1/customers/{id} through the gateway (API key), the same ids;
@@ -41,9 +40,11 @@ from rapport.db import make_engine, make_sessionmaker
 from rapport.demo import generate
 from rapport.http import ServiceClient
 from services.customers import demo as customers_demo
+from services.feedback import demo as feedback_demo
+from services.feedback import train as feedback_train
 from services.recommendation import demo as recommendation_demo
 from services.segmentation import demo as segmentation_demo
-from tests.gateway.fakes import FakeServer, fake_app
+from tests.feedback.support import DATA_DIR, MODEL_DIR
 from tests.support import ServiceProcess, start_service
 
 TOKEN = {"X-Service-Token": DEV_SERVICE_TOKEN}
@@ -160,18 +161,30 @@ def main() -> None:
     manifest = generate(data, customers=args.customers, seed=42, fmt="csv")
     print(f"data: {manifest.counts} ({time.perf_counter() - started:.1f} s to generate)")
     processes: list[ServiceProcess] = []
-    feedback = FakeServer(fake_app("feedback")).start()
+    feedback_train.load_or_train(MODEL_DIR, DATA_DIR)
     try:
         customers = start_service(Service.customers, f"sqlite:///{folder}/customers.db", var_dir=folder)
         processes.append(customers)
         for service in (Service.segmentation, Service.recommendation):
             url = f"sqlite:///{folder}/{service.value}.db"
             processes.append(start_service(service, url, var_dir=folder, RAPPORT_CUSTOMERS_URL=customers.url))
-        urls = {p.service: p.url for p in processes} | {Service.feedback: feedback.url}
+        urls = {p.service: p.url for p in processes}
         with ServiceClient(customers.url, token=DEV_SERVICE_TOKEN, timeout=600) as client:
             print(f"  customers: {customers_demo.load(client, data)}")
             ids = [c["id"] for c in client.get("/v1/customers", params={"limit": args.ids}).json()["items"]]
         _train(urls, data)
+        feedback = start_service(
+            Service.feedback,
+            f"sqlite:///{folder}/feedback.db",
+            var_dir=folder,
+            RAPPORT_FEEDBACK_MODEL_DIR=str(MODEL_DIR),
+            RAPPORT_LOG_LEVEL="WARNING",
+            **{f"RAPPORT_{s.value.upper()}_URL": u for s, u in urls.items()},
+        )
+        processes.append(feedback)
+        urls[Service.feedback] = feedback.url
+        with ServiceClient(feedback.url, token=DEV_SERVICE_TOKEN, timeout=600) as client:
+            print(f"  feedback: {feedback_demo.load(client, data)}")
         gateway_db = f"sqlite:///{folder}/gateway.db"
         migrations.upgrade(Service.gateway, gateway_db)
         with make_sessionmaker(make_engine(gateway_db))() as session, session.begin():
@@ -212,7 +225,6 @@ def main() -> None:
     finally:
         for process in processes:
             process.stop()
-        feedback.stop()
 
 
 if __name__ == "__main__":
