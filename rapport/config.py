@@ -118,7 +118,9 @@ class Settings(BaseSettings):
     data_lake_dir: Path | None = Field(default=None, description="default <var_dir>/lake")
 
     # feedback service
-    feedback_model_dir: Path | None = Field(default=None, description="sentiment models; default <var_dir>/models/feedback")
+    feedback_model_dir: Path | None = Field(
+        default=None, description="sentiment models; default <var_dir>/models/feedback"
+    )
     feedback_max_text_chars: int = Field(default=5000, ge=1)
     # Feedback older than this is history being loaded, not news: it is analysed but raises no alert.
     feedback_alert_window_hours: float = Field(default=48.0, gt=0)

@@ -9,6 +9,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,6 +36,17 @@ def wait_until_ready(url: str, *, timeout: float = 30.0, process: subprocess.Pop
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+def wait_for_job(api: httpx.Client, path: str, *, timeout: float = 600) -> dict[str, Any]:
+    """Poll GET `path` (a segmentation run, a recommendation model) until it is neither queued nor running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = dict(api.get(path).json())
+        if job["status"] not in ("queued", "running"):
+            return job
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
 
 
 @dataclass

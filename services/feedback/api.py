@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
@@ -189,8 +189,7 @@ def list_keywords(
     sample: Annotated[int, Query(ge=10, le=50_000, description="newest texts read")] = 5000,
 ) -> list[KeywordRead]:
     """Top keywords of the period's texts (jieba for Chinese, TF-IDF for English)."""
-    first, last = period(start, end, default_days=7)
-    texts = store.texts_between(session, start=_midnight(first), end=_midnight(last + timedelta(days=1)), limit=sample)
+    texts = _period_texts(session, start, end, default_days=7, sample=sample)
     return [KeywordRead(**row) for row in textmining.keywords(texts, k=k)]
 
 
@@ -203,13 +202,22 @@ def list_topics(
     sample: Annotated[int, Query(ge=10, le=50_000, description="newest texts read")] = 5000,
 ) -> list[TopicRead]:
     """Topic groups over the period's texts (NMF), each with its top terms and example texts."""
-    first, last = period(start, end, default_days=30)
-    texts = store.texts_between(session, start=_midnight(first), end=_midnight(last + timedelta(days=1)), limit=sample)
+    texts = _period_texts(session, start, end, default_days=30, sample=sample)
     return [TopicRead(**row) for row in textmining.topics(texts, n=n)]
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=store.now().tzinfo)
+def _period_texts(
+    session: SessionDep, start: date | None, end: date | None, *, default_days: int, sample: int
+) -> list[tuple[str, str]]:
+    """The newest `sample` (text, language) pairs of the days asked for."""
+    first, last = period(start, end, default_days=default_days)
+    after = last + timedelta(days=1)
+    return store.texts_between(
+        session,
+        start=datetime(first.year, first.month, first.day, tzinfo=UTC),
+        end=datetime(after.year, after.month, after.day, tzinfo=UTC),
+        limit=sample,
+    )
 
 
 @router.get("/customers/{customer_id}/feedback/summary", response_model=CustomerSummary)

@@ -21,7 +21,7 @@ from rapport.http import ServiceClient
 from services.customers import demo as customers_demo
 from services.feedback import train
 from tests.feedback.support import DATA_DIR, MODEL_DIR
-from tests.support import TOKEN_HEADERS, ServiceProcess, assert_problem, free_port, start_service
+from tests.support import TOKEN_HEADERS, ServiceProcess, assert_problem, free_port, start_service, wait_for_job
 
 AS_OF = "2026-01-01T00:00:00Z"  # the demo data runs to the end of 2025
 NEGATIVE_EN = "Terrible experience, the parcel arrived broken and support never answered. I want a refund."
@@ -64,13 +64,8 @@ def services(
             f"{segmentation.url}/v1/runs", json={"as_of": AS_OF, "parts": ["rfm", "tiers"]}, headers=TOKEN_HEADERS
         )
         assert run.status_code == 202, run.text
-        deadline = time.monotonic() + 300
-        while (
-            httpx.get(f"{segmentation.url}/v1/runs/{run.json()['id']}", headers=TOKEN_HEADERS).json()["status"]
-            != "succeeded"
-        ):
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+        with httpx.Client(base_url=segmentation.url, headers=TOKEN_HEADERS) as client:
+            assert wait_for_job(client, f"/v1/runs/{run.json()['id']}", timeout=300)["status"] == "succeeded"
         feedback = start_service(
             Service.feedback,
             make_module_database_url("feedback"),

@@ -17,7 +17,7 @@ from rapport.config import Service
 from rapport.demo import generate
 from rapport.http import ServiceClient
 from services.customers import demo as customers_demo
-from tests.support import TOKEN_HEADERS, ServiceProcess, assert_problem, start_service
+from tests.support import TOKEN_HEADERS, ServiceProcess, assert_problem, start_service, wait_for_job
 
 AS_OF = "2026-01-01T00:00:00Z"  # the demo data runs to the end of 2025
 
@@ -59,13 +59,7 @@ def api(services: dict[str, ServiceProcess]) -> Iterator[httpx.Client]:
 
 
 def wait_for(api: httpx.Client, run_id: str, timeout: float = 600) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = dict(api.get(f"/v1/runs/{run_id}").json())
-        if run["status"] not in ("queued", "running"):
-            return run
-        assert time.monotonic() < deadline, run
-        time.sleep(0.2)
+    return wait_for_job(api, f"/v1/runs/{run_id}", timeout=timeout)
 
 
 @pytest.fixture(scope="module")
