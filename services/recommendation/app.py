@@ -7,11 +7,13 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapport import feeds
+from rapport.auth import SERVICE_TOKEN_HEADER
 from rapport.config import Service, Settings
 from rapport.meta import meta_router
 from rapport.service import create_service_app
@@ -76,6 +78,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         holder.forget(customer_ids)
 
     settings: Settings = app.state.settings
+    app.state.segmentation_http = httpx.AsyncClient(
+        base_url=settings.url_for(Service.segmentation),
+        headers={SERVICE_TOKEN_HEADER: settings.service_token.get_secret_value()},
+        timeout=api.SEGMENT_TIMEOUT_SECONDS,
+    )
     follower = feeds.ErasureFollower(
         "recommendation",
         settings.url_for(Service.customers),
@@ -90,6 +97,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         stop.set()
         follower.stop()
+        await app.state.segmentation_http.aclose()
         await run_in_threadpool(trainer.worker.stop)
 
 
