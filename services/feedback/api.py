@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 
 from rapport.auth import ServiceAuth
+from rapport.db import as_utc
 from rapport.deps import SessionDep, SettingsDep
 from rapport.errors import Invalid
 from rapport.pagination import Limit, Page
@@ -49,8 +50,8 @@ def feedback_reads(session: SessionDep, rows: list[Feedback]) -> list[FeedbackRe
                 for name in FeedbackRead.model_fields
                 if name not in ("aspects", "occurred_at", "received_at")
             },
-            occurred_at=store.as_utc(row.occurred_at),
-            received_at=store.as_utc(row.received_at),
+            occurred_at=as_utc(row.occurred_at),
+            received_at=as_utc(row.received_at),
             aspects=[AspectRead(aspect=m.aspect, sentiment=m.sentiment, terms=m.terms) for m in mentions[row.id]],
         )
         for row in rows

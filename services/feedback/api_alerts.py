@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from rapport.auth import ServiceAuth
+from rapport.db import as_utc
 from rapport.deps import SessionDep
 from rapport.errors import Conflict
 from rapport.pagination import Limit, Page
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth
 def alert_read(alert: Alert) -> AlertRead:
     read = AlertRead.model_validate(alert)
     times = {
-        name: store.as_utc(value)
+        name: as_utc(value)
         for name in ("created_at", "acknowledged_at", "resolved_at")
         if (value := getattr(alert, name))
     }
@@ -86,7 +87,7 @@ def webhook_read(webhook: Webhook, *, with_secret: bool = False) -> WebhookRead:
         url=webhook.url,
         description=webhook.description,
         active=webhook.active,
-        created_at=store.as_utc(webhook.created_at),
+        created_at=as_utc(webhook.created_at),
         secret=webhook.secret if with_secret else None,
     )
 

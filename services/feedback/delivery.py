@@ -16,7 +16,7 @@ import httpx
 import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
-from rapport.db import transaction
+from rapport.db import as_utc, transaction
 
 from . import store, webhooks
 from .models import Alert, Delivery, Webhook
@@ -36,7 +36,7 @@ def alert_document(alert: Alert) -> dict[str, Any]:
         "customer_id": alert.customer_id,
         "feedback_id": str(alert.feedback_id) if alert.feedback_id else None,
         "aspect": alert.aspect,
-        "created_at": store.as_utc(alert.created_at).isoformat(),
+        "created_at": as_utc(alert.created_at).isoformat(),
     }
 
 

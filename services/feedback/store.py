@@ -7,23 +7,18 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rapport.errors import NotFound
-from rapport.pagination import decode_cursor, encode_cursor
+from rapport.pagination import newest_first
 
 from .models import Alert, AspectMention, Delivery, Feedback, Webhook
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored one is UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --- feedback --------------------------------------------------------------------------------------------------
@@ -82,7 +77,7 @@ def list_feedback(
     end: datetime | None = None,
 ) -> tuple[list[Feedback], str | None]:
     """Feedback newest first, filtered."""
-    query = select(Feedback).order_by(Feedback.occurred_at.desc(), Feedback.id.desc()).limit(limit + 1)
+    query = select(Feedback)
     for column, value in ((Feedback.customer_id, customer_id), (Feedback.channel, channel), (Feedback.label, label)):
         if value is not None:
             query = query.where(column == value)
@@ -92,15 +87,7 @@ def list_feedback(
         query = query.where(Feedback.occurred_at >= start)
     if end is not None:
         query = query.where(Feedback.occurred_at < end)
-    key = decode_cursor(cursor, arity=2)
-    if key is not None:
-        at, last_id = datetime.fromisoformat(key[0]), uuid.UUID(key[1])
-        query = query.where((Feedback.occurred_at < at) | ((Feedback.occurred_at == at) & (Feedback.id < last_id)))
-    rows = list(session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor([as_utc(rows[-1].occurred_at).isoformat(), str(rows[-1].id)]) if more else None
-    return rows, next_cursor
+    return newest_first(session, query, moment=Feedback.occurred_at, row_id=Feedback.id, limit=limit, cursor=cursor)
 
 
 def texts_between(session: Session, *, start: datetime, end: datetime, limit: int) -> list[tuple[str, str]]:
@@ -197,20 +184,12 @@ def list_alerts(
     session: Session, *, limit: int, cursor: str | None, status: str | None, customer_id: str | None = None
 ) -> tuple[list[Alert], str | None]:
     """Alerts newest first."""
-    query: Select[Alert] = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit + 1)
+    query = select(Alert)
     if status is not None:
         query = query.where(Alert.status == status)
     if customer_id is not None:
         query = query.where(Alert.customer_id == customer_id)
-    key = decode_cursor(cursor, arity=2)
-    if key is not None:
-        at, last_id = datetime.fromisoformat(key[0]), uuid.UUID(key[1])
-        query = query.where((Alert.created_at < at) | ((Alert.created_at == at) & (Alert.id < last_id)))
-    alerts = list(session.scalars(query))
-    more = len(alerts) > limit
-    alerts = alerts[:limit]
-    next_cursor = encode_cursor([as_utc(alerts[-1].created_at).isoformat(), str(alerts[-1].id)]) if more else None
-    return alerts, next_cursor
+    return newest_first(session, query, moment=Alert.created_at, row_id=Alert.id, limit=limit, cursor=cursor)
 
 
 def count_alerts(session: Session, *, status: str, customer_id: str | None = None) -> int:

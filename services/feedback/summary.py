@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from rapport.db import as_utc
+
 from . import stats, store
 from .models import AspectMention, Feedback
 
@@ -46,8 +48,8 @@ def customer_summary(session: Session, customer_id: str) -> dict[str, Any]:
     return {
         "customer_id": customer_id,
         "count": int(count),
-        "first_at": store.as_utc(first_at) if first_at else None,
-        "last_at": store.as_utc(last_at) if last_at else None,
+        "first_at": as_utc(first_at) if first_at else None,
+        "last_at": as_utc(last_at) if last_at else None,
         "latest_nps": latest_nps,
         "nps": round(100.0 * ((promoters or 0) - (detractors or 0)) / nps_n, 2) if nps_n else None,
         "csat": round(float(csat), 3) if csat is not None else None,

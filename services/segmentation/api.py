@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from rapport import jobs
 from rapport.auth import SERVICE_TOKEN_HEADER, ServiceAuth
 from rapport.config import Service
+from rapport.db import as_utc
 from rapport.deps import SessionDep, SettingsDep
 from rapport.errors import Conflict, Invalid, NotFound, ServiceUnavailable
 from rapport.pagination import Limit, Page
@@ -42,12 +43,12 @@ router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth
 
 def run_read(run: Run) -> RunRead:
     duration = (
-        (store.as_utc(run.finished_at) - store.as_utc(run.started_at)).total_seconds()
+        (as_utc(run.finished_at) - as_utc(run.started_at)).total_seconds()
         if run.started_at and run.finished_at
         else None
     )
     times = {
-        name: store.as_utc(value)
+        name: as_utc(value)
         for name in ("as_of", "created_at", "started_at", "finished_at")
         if (value := getattr(run, name))
     }
@@ -59,7 +60,7 @@ def run_read(run: Run) -> RunRead:
 
 @router.post("/runs", status_code=status.HTTP_202_ACCEPTED, response_model=RunRead)
 def create_run(body: RunCreate, request: Request, session: SessionDep, settings: SettingsDep) -> RunRead:
-    as_of = store.as_utc(body.as_of) if body.as_of is not None else store.now()
+    as_of = as_utc(body.as_of) if body.as_of is not None else store.now()
     if as_of > store.now() + timedelta(minutes=1):
         raise Invalid(
             "as_of is in the future; a run can only look at the past.", errors=[_loc("body.as_of", "in the future")]
@@ -105,7 +106,7 @@ def lookup_values(body: ValueLookup, session: SessionDep) -> ValueLookupRead:
     rows = store.get_value_scores(session, run.id, body.customer_ids)
     return ValueLookupRead(
         run_id=run.id,
-        as_of=store.as_utc(run.as_of),
+        as_of=as_utc(run.as_of),
         customers=[CustomerValueRead.model_validate(row) for row in rows],
     )
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rapport import jobs
 from rapport.config import Service, Settings
-from rapport.db import transaction
+from rapport.db import as_utc, transaction
 
 from . import pipeline, schedule, sources, store
 from .models import Run
@@ -69,7 +69,7 @@ class Segmenter:
         started = time.perf_counter()
         with self.sessions() as session:
             run = store.get_run_or_raise(session, run_id)
-            as_of = pd.Timestamp(store.as_utc(run.as_of))
+            as_of = pd.Timestamp(as_utc(run.as_of))
             parts, params = list(run.parts), pipeline.RunParams.model_validate(run.params)
             folder = run.source_folder
             previous = store.last_successful_run(session)

@@ -15,7 +15,7 @@ from rapport import filters, jobs
 from rapport.db import bulk_insert_frame
 from rapport.errors import NotFound
 from rapport.jobs import RunStatus
-from rapport.pagination import decode_cursor, encode_cursor
+from rapport.pagination import decode_cursor, encode_cursor, newest_first
 
 from .models import CustomerScore, RuleSegment, Run
 
@@ -25,10 +25,6 @@ SCORE_COLUMNS = [c.name for c in CustomerScore.__table__.columns if c.name != "r
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 # --- runs -------------------------------------------------------------------------------------------------
@@ -47,16 +43,7 @@ def get_run_or_raise(session: Session, run_id: uuid.UUID) -> Run:
 
 def list_runs(session: Session, *, limit: int, cursor: str | None) -> tuple[list[Run], str | None]:
     """Runs newest first."""
-    query = select(Run).order_by(Run.created_at.desc(), Run.id.desc()).limit(limit + 1)
-    key = decode_cursor(cursor, arity=2)
-    if key is not None:
-        created = datetime.fromisoformat(key[0])
-        query = query.where((Run.created_at < created) | ((Run.created_at == created) & (Run.id < uuid.UUID(key[1]))))
-    runs = list(session.scalars(query))
-    more = len(runs) > limit
-    runs = runs[:limit]
-    next_cursor = encode_cursor([as_utc(runs[-1].created_at).isoformat(), str(runs[-1].id)]) if more else None
-    return runs, next_cursor
+    return newest_first(session, select(Run), moment=Run.created_at, row_id=Run.id, limit=limit, cursor=cursor)
 
 
 def last_successful_run(session: Session) -> Run | None:
