@@ -8,8 +8,9 @@ customers service as a uvicorn process on a fresh database (SQLite file, or a `r
 PostgreSQL database that is dropped afterwards), imports the customers file, then the orders file, and
 with --rerun the orders file again (every order unchanged). Prints, with the data size and backend:
 the upload time, the job's processing time (started_at to finished_at) and lines/s, end-to-end lines/s
-(upload + processing), the service's peak memory, and the machine's load average (a busy machine
-halves the figures).
+(upload + processing), the CPU seconds the import took in the service process and, on PostgreSQL, in
+the database's server backends (from /proc: less noisy than wall time on a shared machine), the
+service's peak memory, and the machine's load average (a busy machine halves the figures).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -56,6 +59,31 @@ def peak_rss_mib(process: ServiceProcess) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu_seconds(url: str) -> float:
+    """CPU seconds of the PostgreSQL server backends connected to `url`'s database (0 on SQLite).
+    The service keeps its pooled connections open, so the difference over an import is its cost."""
+    if not url.startswith("postgresql"):
+        return 0.0
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            pids = connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            ).scalars()
+            return sum(cpu_seconds(pid) for pid in pids)
+    finally:
+        engine.dispose()
 
 
 def _seconds(job: dict[str, Any], start: str, end: str) -> float:
@@ -120,13 +148,22 @@ def bench_backend(backend: str, folder: Path, fmt: str, args: argparse.Namespace
                     [("orders", "orders (re-run)")] if args.rerun else []
                 )
                 for kind, label in plan:
+                    service_cpu, server_cpu = cpu_seconds(service.process.pid), backend_cpu_seconds(url)
                     result = run_import(client, kind, folder / f"{kind}.{fmt}", fmt)
-                    result |= {"label": label, "backend": backend, "format": fmt, "load_average": os.getloadavg()[0]}
+                    result |= {
+                        "label": label,
+                        "backend": backend,
+                        "format": fmt,
+                        "load_average": os.getloadavg()[0],
+                        "service_cpu_s": round(cpu_seconds(service.process.pid) - service_cpu, 1),
+                        "server_cpu_s": round(backend_cpu_seconds(url) - server_cpu, 1),
+                    }
                     results.append(result)
                     print(
                         f"{backend:10} {label:16} {result['lines']:>11,} lines {result['bytes'] / 2**20:8.1f} MiB  "
                         f"upload {result['upload_s']:6.1f}s  processing {result['processing_s']:7.1f}s  "
                         f"{result['lines_per_s']:>8,} lines/s  end to end {result['end_to_end_lines_per_s']:>8,} lines/s  "
+                        f"cpu service {result['service_cpu_s']:.1f}s server {result['server_cpu_s']:.1f}s  "
                         f"load {result['load_average']:.1f}",
                         flush=True,
                     )
