@@ -10,6 +10,8 @@ SQLAlchemy's float), JSON as its text.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -17,7 +19,8 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from sqlalchemy import func, select, text
+from sqlalchemy import Uuid, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from .. import store
@@ -101,6 +104,50 @@ def insert(session: Session, rows: Rows) -> None:
     driver_connection(session).executemany(statement, zip(*values, strict=True))
 
 
+def lock_parents(session: Session, table: str, ids: Sequence[Any]) -> bool:
+    """Lock these rows of `table` (by UUID id) against deletion and key changes until the commit, as a
+    foreign key check would (FOR KEY SHARE), in one statement; True when every one of them exists.
+    PostgreSQL only (SQLite holds the whole database's write lock)."""
+    if not ids:
+        return True
+    listed = bindparam("ids", list(ids), type_=ARRAY(Uuid))
+    locked = session.execute(
+        text(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE id = ANY(:ids) FOR KEY SHARE) AS locked").bindparams(
+            listed
+        )
+    ).scalar_one()
+    return int(locked) == len(set(ids))
+
+
+@contextmanager
+def references_checked(session: Session, *, checked: bool) -> Iterator[None]:
+    """Inside the block, rows written skip PostgreSQL's per-row foreign key triggers when `checked`:
+    the caller has made sure, in this transaction, that every parent row they name exists and stays
+    (it inserted them, updated them, or locked them with `lock_parents`). Those triggers look up and
+    lock the parent of each row one by one, about 5 us a row, half the cost of an order item's COPY.
+
+    Done with `SET LOCAL session_replication_role = replica`, which needs a superuser or (PostgreSQL 15)
+    `GRANT SET ON PARAMETER session_replication_role`; without it the triggers run as usual. Rolled
+    back with the transaction if the block fails. No-op on SQLite (its checks are cheap index probes)."""
+    if not checked or backend(session) != "postgresql" or not _may_skip_triggers(session):
+        yield
+        return
+    session.execute(text("SET LOCAL session_replication_role = replica"))
+    yield
+    session.execute(text("SET LOCAL session_replication_role = origin"))
+
+
+def _may_skip_triggers(session: Session) -> bool:
+    info = session.connection().info  # per database connection: the role does not change
+    if "skip_triggers" not in info:
+        version = session.get_bind().dialect.server_version_info or (0,)
+        granted = " OR has_parameter_privilege('session_replication_role', 'SET')" if version >= (15,) else ""
+        info["skip_triggers"] = bool(
+            session.execute(text(f"SELECT current_setting('is_superuser') = 'on'{granted}")).scalar_one()
+        )
+    return bool(info["skip_triggers"])
+
+
 def insert_ignoring_conflicts(session: Session, rows: Rows, *, key: str) -> int:
     """INSERT the rows, skipping those whose unique `key` is already stored; returns how many were new.
     PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING."""
@@ -137,7 +184,9 @@ def allocate_ids(session: Session, table: str, count: int) -> np.ndarray:
     if count == 0:
         return np.zeros(0, dtype=np.int64)
     if backend(session) == "postgresql":
-        draw = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id FROM generate_series(1, :count)"
+        # The sequence's name is resolved once (a scalar subquery), not per row: 5 us -> 0.5 us per id.
+        sequence = f"(SELECT pg_get_serial_sequence('{table}', 'id'))::regclass"
+        draw = f"SELECT nextval({sequence}) AS id FROM generate_series(1, :count)"
         # Only the range travels back: without concurrent writers of the table the ids drawn are
         # consecutive (the sequence's cache is 1), otherwise the ids themselves are read.
         low, high, drawn = session.execute(

@@ -89,18 +89,28 @@ def write(session: Session, parsed: Parsed, *, source: str, stamp: datetime) -> 
     touched: set[str] = set()
     new = ~existing
     created = updated = np.zeros(0, dtype=np.int64)
-    if new.any():
-        fresh = orders.take(new)
-        fresh_customers = customer.filter(pa.array(new))
-        created = bulk.allocate_ids(session, "orders", fresh.size)
-        bulk.insert(session, _order_rows(fresh, fresh_customers, created, source=source, stamp=stamp))
-        bulk.insert(session, _item_rows(fresh, created))
-        touched.update(pc.unique(fresh_customers).to_pylist())
-    if changed.any():
-        updated = _update(session, orders.take(changed), customer.filter(pa.array(changed)), stored, stamp)
-        moved = stored.set_index("external_id").loc[orders.external_id.filter(pa.array(changed)).to_pylist()]
-        touched.update(pc.unique(customer.filter(pa.array(changed))).to_pylist())
-        touched.update(moved["customer_id"])
+    writing = new | changed
+    # The orders' customers are locked up front, so their rows skip the per-row foreign key checks; the
+    # items' orders are inserted or updated (locked) by this transaction itself.
+    writers = pc.unique(customer.filter(pa.array(writing))).to_pylist()
+    owners_locked = (
+        bool(writers)
+        and bulk.backend(session) == "postgresql"
+        and bulk.lock_parents(session, "customers", sorted(uuid.UUID(hex=h) for h in writers))
+    )
+    with bulk.references_checked(session, checked=owners_locked):
+        if new.any():
+            fresh = orders.take(new)
+            fresh_customers = customer.filter(pa.array(new))
+            created = bulk.allocate_ids(session, "orders", fresh.size)
+            bulk.insert(session, _order_rows(fresh, fresh_customers, created, source=source, stamp=stamp))
+            bulk.insert(session, _item_rows(fresh, created))
+            touched.update(pc.unique(fresh_customers).to_pylist())
+        if changed.any():
+            updated = _update(session, orders.take(changed), customer.filter(pa.array(changed)), stored, stamp)
+            moved = stored.set_index("external_id").loc[orders.external_id.filter(pa.array(changed)).to_pylist()]
+            touched.update(pc.unique(customer.filter(pa.array(changed))).to_pylist())
+            touched.update(moved["customer_id"])
     # In id order (hex digits sort as the UUIDs do), so concurrent writers lock customers in one order.
     order_store.refresh_purchase_facts(session, [uuid.UUID(hex=h) for h in sorted(touched)])
     # The change feed last, as store.record_changes asks: its writers are serialised until the commit.
