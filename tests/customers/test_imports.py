@@ -23,6 +23,7 @@ from rapport.db import make_engine, make_sessionmaker, transaction
 from rapport.demo import generate
 from services.customers import orders, sync
 from services.customers.app import create_app
+from services.customers.importing import bulk
 from services.customers.importing.chunks import Failure
 from services.customers.importing.report import Report
 from tests.conftest import settings_for
@@ -214,6 +215,35 @@ def test_reimport_with_changed_orders_refreshes_the_facts_of_every_customer_invo
     # One change event per updated order; no order or item stored twice.
     assert after["changes"] - before["changes"] == updated
     assert (after["orders"], after["order_items"]) == (before["orders"], before["order_items"])
+
+
+ORPHANS = """
+SELECT (SELECT count(*) FROM order_items i LEFT JOIN orders o ON o.id = i.order_id WHERE o.id IS NULL),
+       (SELECT count(*) FROM orders o LEFT JOIN customers c ON c.id = o.customer_id WHERE c.id IS NULL)
+"""
+
+
+@pytest.mark.parametrize("may_skip_triggers", [True, False], ids=["triggers-skipped", "triggers-run"])
+def test_orders_are_stored_alike_whether_or_not_the_role_may_skip_foreign_key_triggers(
+    api: httpx.Client,
+    demo: dict[str, Path],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    may_skip_triggers: bool,
+) -> None:
+    # PostgreSQL skips the per-row foreign key triggers only for a role allowed to set session_replication_role.
+    monkeypatch.setattr(bulk, "_may_skip_triggers", lambda session: may_skip_triggers)
+    _import(api, "customers", demo["csv"] / "customers.csv")
+    job = _import(api, "orders", demo["csv"] / "orders.csv")
+    lines = _lines(demo["csv"] / "orders.csv")
+    assert (job["processed"], job["failed"]) == (len(lines), 0)
+    assert _stored_facts(api) == _expected_facts(lines)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert tuple(connection.execute(text(ORPHANS)).one()) == (0, 0)
+    finally:
+        engine.dispose()
 
 
 def test_bad_lines_are_reported_and_the_rest_is_imported(api: httpx.Client, database_url: str) -> None:

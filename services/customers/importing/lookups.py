@@ -2,7 +2,8 @@
 
 A chunk looks up tens of thousands of keys at once. Instead of an IN list of that many bound parameters
 (costly to compile and to send), the keys travel as one parameter: a PostgreSQL array (`= ANY(:keys)`)
-or, on SQLite, a JSON array read by `json_each`.
+or, on SQLite, a JSON array read by `json_each`. The queries run on the session's connection, as Core
+statements: their rows are plain tuples, without the ORM's per-row loading (a third of a lookup's time).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def customer_ids(session: Session, *, source: str, external_ids: Sequence[str]) 
     )
     owners: dict[str, uuid.UUID] = {}
     merged: dict[uuid.UUID, uuid.UUID] = {}
-    for external_id, customer_id, merged_into in session.execute(query):
+    for external_id, customer_id, merged_into in session.connection().execute(query):
         owners[external_id] = customer_id
         if merged_into is not None:
             merged[customer_id] = merged_into
@@ -72,7 +73,7 @@ def _survivors(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, uuid.UU
             one_of(session, Customer.id, wanted), Customer.merged_into.is_not(None)
         )
         found: dict[uuid.UUID, uuid.UUID] = {}
-        for customer_id, merged_into in session.execute(query):
+        for customer_id, merged_into in session.connection().execute(query):
             if merged_into is not None:
                 found[customer_id] = merged_into
         redirects.update(found)
@@ -98,7 +99,7 @@ def stored_orders(session: Session, *, source: str, external_ids: Sequence[str])
     ).where(Order.source == source, one_of(session, Order.external_id, external_ids))
     rows = [
         (external_id, order_id, customer.hex, _micros(placed_at), channel, currency, status)
-        for external_id, order_id, customer, placed_at, channel, currency, status in session.execute(query)
+        for external_id, order_id, customer, placed_at, channel, currency, status in session.connection().execute(query)
     ]
     return pd.DataFrame(rows, columns=names)
 
@@ -117,5 +118,5 @@ def stored_items(session: Session, order_ids: Sequence[int]) -> pd.DataFrame:
     query = select(OrderItem.order_id, OrderItem.line, OrderItem.sku, OrderItem.quantity, OrderItem.unit_price).where(
         one_of(session, OrderItem.order_id, order_ids)
     )
-    rows = [(o, line, sku, q, int(price.scaleb(2))) for o, line, sku, q, price in session.execute(query)]
+    rows = [(o, line, sku, q, int(price.scaleb(2))) for o, line, sku, q, price in session.connection().execute(query)]
     return pd.DataFrame(rows, columns=names)
