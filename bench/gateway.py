@@ -51,7 +51,10 @@ TOKEN = {"X-Service-Token": DEV_SERVICE_TOKEN}
 LIMITS = '{"frontend": {"per_second": 1000000, "burst": 1000000}}'
 
 
-async def _client_loop(urls: list[str], headers: dict[str, str], seconds: float, warmup: float) -> list[float]:
+async def _client_loop(
+    urls: list[str], headers: dict[str, str], seconds: float, warmup: float
+) -> tuple[list[float], int]:
+    """Latencies after the warm-up, and how many requests were sent in all."""
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=1, keepalive_timeout=4)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
@@ -65,29 +68,51 @@ async def _client_loop(urls: list[str], headers: dict[str, str], seconds: float,
             if now - start >= warmup:
                 latencies.append(time.perf_counter() - now)
             index += 1
-    return latencies
+    return latencies, index
 
 
 def _client_process(urls: list[str], headers: dict[str, str], seconds: float, warmup: float, out: mp.Queue) -> None:
     out.put(asyncio.run(_client_loop(urls, headers, seconds, warmup)))
 
 
+def cpu_seconds(pids: list[int]) -> list[float]:
+    """User + system CPU seconds each process has used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = []
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used.append((int(fields[11]) + int(fields[12])) / ticks)  # utime, stime
+    return used
+
+
 def load(
-    urls: list[str], headers: dict[str, str], *, clients: int, seconds: float, warmup: float = 1.0
+    urls: list[str],
+    headers: dict[str, str],
+    *,
+    clients: int,
+    seconds: float,
+    warmup: float = 1.0,
+    servers: list[int] | None = None,
 ) -> dict[str, float]:
-    """req/s, p50 and p99 (ms) of `clients` closed-loop clients, each in its own process."""
+    """req/s, p50 and p99 (ms) of `clients` closed-loop clients, each in its own process, and the servers'
+    CPU milliseconds per request (warm-up included in both counts, so the ratio is fair)."""
     queue: mp.Queue = mp.Queue()
+    cpu_before = cpu_seconds(servers or [])
     processes = [
         mp.Process(target=_client_process, args=(urls[i::clients] or urls, headers, seconds, warmup, queue))
         for i in range(clients)
     ]
     for process in processes:
         process.start()
-    latencies = [value for _ in processes for value in queue.get()]
+    per_client = [queue.get() for _ in processes]
     for process in processes:
         process.join()
-    latencies.sort()
+    cpu = [after - before for before, after in zip(cpu_before, cpu_seconds(servers or []), strict=True)]
+    latencies = sorted(value for values, _ in per_client for value in values)
+    requests = sum(count for _, count in per_client)
     return {
+        "cpu_ms": 1000 * sum(cpu) / requests,
+        **{f"cpu_ms_{i}": 1000 * used / requests for i, used in enumerate(cpu)},
         "rps": len(latencies) / seconds,
         "p50": 1000 * statistics.median(latencies),
         "p99": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
@@ -154,6 +179,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--duration", type=float, default=6.0)
     parser.add_argument("--ids", type=int, default=200, help="distinct customers the load cycles through")
+    parser.add_argument("--only-360", action="store_true", help="measure only the customer 360 (e.g. to profile it)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="rapport-bench-gateway-"))
     data = folder / "demo"
@@ -206,17 +232,29 @@ def main() -> None:
             f"360 document: {len(one.content):,} bytes, degraded {one.json()['degraded']}; profile {len(profile.content):,} bytes"
         )
         print(f"load average before: {os.getloadavg()[0]:.2f}")
-        print("| what | clients | req/s | p50 ms | p99 ms |")
-        print("| --- | --- | --- | --- | --- |")
+        servers = [p.process.pid for p in processes]
+        print("server pids: " + ", ".join(f"{p.service.value} {p.process.pid}" for p in processes), flush=True)
+        print("| what | clients | req/s | p50 ms | p99 ms | server CPU ms/request |")
+        print("| --- | --- | --- | --- | --- | --- |")
         for clients in args.clients:
             cases = {
                 "GET customer, direct": ([f"{customers.url}/v1/customers/{i}" for i in ids], TOKEN),
                 "GET customer, through the gateway": ([f"{gateway.url}/api/v1/customers/{i}" for i in ids], bearer),
                 "customer 360, through the gateway": ([f"{gateway.url}/api/v1/customers/{i}/360" for i in ids], bearer),
             }
+            if args.only_360:
+                cases = {k: v for k, v in cases.items() if "360" in k}
             for name, (targets, headers) in cases.items():
-                figures = load(targets, headers, clients=clients, seconds=args.duration)
-                print(f"| {name} | {clients} | {figures['rps']:,.0f} | {figures['p50']:.2f} | {figures['p99']:.2f} |")
+                figures = load(targets, headers, clients=clients, seconds=args.duration, servers=servers)
+                print(
+                    f"| {name} | {clients} | {figures['rps']:,.0f} | {figures['p50']:.2f} | {figures['p99']:.2f}"
+                    f" | {figures['cpu_ms']:.2f} |"
+                )
+                if "360" in name:
+                    parts = ", ".join(
+                        f"{p.service.value} {figures[f'cpu_ms_{i}']:.2f}" for i, p in enumerate(processes)
+                    )
+                    print(f"  CPU ms per 360 by process: {parts}", flush=True)
         compared = asyncio.run(_compare_clients(customers.url, ids, concurrency=8, seconds=args.duration))
         print(
             f"upstream client, direct GET customer, 8 concurrent, one process: httpx {compared['httpx']:,.0f} req/s, aiohttp {compared['aiohttp']:,.0f} req/s"

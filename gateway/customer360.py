@@ -16,19 +16,38 @@ from .upstream import Upstreams
 
 @dataclass(frozen=True)
 class Part:
+    """One upstream call of the 360. `split` moves fields of its answer into parts of their own (one call
+    answers the profile and the recent orders), so the document keeps one entry per part."""
+
     name: str
     service: Service
     path: str
     query: dict[str, str] = field(default_factory=dict)
+    split: dict[str, str] = field(default_factory=dict)  # answer field -> part name
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.split.values())
 
 
+RECENT_ORDERS, OPEN_ALERTS = "10", "10"
 PARTS: tuple[Part, ...] = (
-    Part("profile", Service.customers, "/v1/customers/{id}"),
-    Part("orders", Service.customers, "/v1/customers/{id}/orders", {"limit": "10"}),
+    Part(
+        "profile",
+        Service.customers,
+        "/v1/customers/{id}",
+        {"recent_orders": RECENT_ORDERS},
+        split={"recent_orders": "orders"},
+    ),
     Part("scores", Service.segmentation, "/v1/customers/{id}/scores"),
     Part("recommendations", Service.recommendation, "/v1/customers/{id}/recommendations", {"k": "5"}),
-    Part("feedback", Service.feedback, "/v1/customers/{id}/feedback/summary"),
-    Part("open_alerts", Service.feedback, "/v1/alerts", {"status": "open", "customer_id": "{id}", "limit": "10"}),
+    Part(
+        "feedback",
+        Service.feedback,
+        "/v1/customers/{id}/feedback/summary",
+        {"alerts": OPEN_ALERTS},
+        split={"alerts": "open_alerts"},
+    ),
 )
 
 
@@ -61,12 +80,15 @@ async def _gather(upstreams: Upstreams, parts: tuple[Part, ...], customer_id: st
     return list(await asyncio.gather(*(_fetch(upstreams, part, customer_id, seconds) for part in parts)))
 
 
-def _value(outcome: Outcome) -> Any:
-    if outcome.reason is not None or outcome.status != 200:
-        return None  # degraded, or nothing known (a 404 from a service that never saw this customer)
-    if outcome.part.name == "open_alerts" and isinstance(outcome.body, dict):
-        return outcome.body.get("items", [])
-    return outcome.body
+def _values(outcome: Outcome) -> dict[str, Any]:
+    """The document entries of one call: None when degraded, or when nothing is known (a 404 from a
+    service that never saw this customer)."""
+    part = outcome.part
+    if outcome.reason is not None or outcome.status != 200 or not isinstance(outcome.body, dict):
+        return dict.fromkeys(part.names)
+    body = dict(outcome.body)
+    split = {name: body.pop(field, None) for field, name in part.split.items()}
+    return {part.name: body} | split
 
 
 async def customer_360(upstreams: Upstreams, customer_id: str, *, seconds: float) -> dict[str, Any]:
@@ -88,9 +110,12 @@ async def customer_360(upstreams: Upstreams, customer_id: str, *, seconds: float
         raise NotFound(f"No customer {customer_id}: customer ids are UUIDs.")
     document: dict[str, Any] = {"customer_id": customer_id, "merged_from": merged_from}
     for outcome in outcomes:
-        document[outcome.part.name] = _value(outcome)
+        document |= _values(outcome)
     document["degraded"] = [
-        {"part": o.part.name, "service": o.part.service.value, "reason": o.reason} for o in outcomes if o.reason
+        {"part": name, "service": o.part.service.value, "reason": o.reason}
+        for o in outcomes
+        if o.reason
+        for name in o.part.names
     ]
     document["generated_at"] = datetime.now(UTC).isoformat()
     return document

@@ -23,7 +23,7 @@ def token_matches(presented: str | None, expected: SecretStr) -> bool:
     return hmac.compare_digest(presented.encode(), expected.get_secret_value().encode())
 
 
-def require_service_token(
+async def require_service_token(
     request: Request,
     x_service_token: Annotated[str | None, Header(alias=SERVICE_TOKEN_HEADER)] = None,
 ) -> None:

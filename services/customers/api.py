@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from rapport.auth import ServiceAuth
 from rapport.deps import SessionDep, SettingsDep
@@ -25,6 +25,7 @@ from .schemas import (
     CustomerIn,
     CustomerPatch,
     CustomerRead,
+    CustomerWithOrdersRead,
     OrderRead,
     Page,
     ProductIn,
@@ -35,6 +36,7 @@ from .schemas import (
     SearchIn,
 )
 
+MAX_RECENT_ORDERS = 50
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["customers"])
 
 
@@ -78,11 +80,23 @@ def list_customers(
     )
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerRead)
+@router.get("/customers/{customer_id}", response_model=CustomerRead | CustomerWithOrdersRead)
 def get_customer(
-    customer: ExistingCustomer, session: SessionDep, settings: SettingsDep, response: Response
+    customer: ExistingCustomer,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    recent_orders: Annotated[
+        int, Query(ge=0, le=MAX_RECENT_ORDERS, description="also answer the N most recent orders (0: none)")
+    ] = 0,
 ) -> CustomerRead:
-    return _customer_response(session, customer, settings, response)
+    """The profile; with `recent_orders=N` also the newest N orders, in the same read (the customer 360
+    asks for both, and one request costs less than two)."""
+    profile = _customer_response(session, customer, settings, response)
+    if recent_orders == 0:
+        return profile
+    recent = orders.list_customer_orders(session, customer.id, limit=recent_orders)
+    return CustomerWithOrdersRead(**dict(profile), recent_orders=recent)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead)

@@ -18,7 +18,7 @@ ACTOR_HEADER = "X-Rapport-Actor"
 PROFILE_ROUTE = "/v1/customers/{customer_id}"
 
 
-def partner_source(
+async def partner_source(
     x_rapport_source: Annotated[str | None, Header(alias=PARTNER_SOURCE_HEADER)] = None,
 ) -> str | None:
     """The source a partner call is bound to; the gateway sets it for partner keys (trusted, internal)."""
@@ -41,7 +41,7 @@ def parse_if_match(if_match: str | None, *, current_version: int) -> None:
         )
 
 
-def actor(x_rapport_actor: Annotated[str | None, Header(alias=ACTOR_HEADER)] = None) -> str | None:
+async def actor(x_rapport_actor: Annotated[str | None, Header(alias=ACTOR_HEADER)] = None) -> str | None:
     """Who asked for an audited action (the gateway sets it from the API key; trusted, internal)."""
     return (x_rapport_actor.strip()[:128] or None) if x_rapport_actor else None
 

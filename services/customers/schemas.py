@@ -247,6 +247,12 @@ class OrderRead(BaseModel):
     items: list[OrderItemRead]
 
 
+class CustomerWithOrdersRead(CustomerRead):
+    """A profile with the customer's most recent orders (`GET /v1/customers/{id}?recent_orders=N`)."""
+
+    recent_orders: list[OrderRead]
+
+
 class SearchIn(Strict):
     filter: dict[str, Any] = Field(default_factory=lambda: {"all": []}, description="DESIGN.md's filter language")
     limit: int = Field(default=50, ge=1, le=1000)

@@ -16,6 +16,7 @@ from rapport.pagination import Limit, Page
 from rapport.routing import KitRoute
 
 from . import ingest, stats, store, summary, textmining
+from .api_alerts import alert_read
 from .deps import Analysis, Resolver, Values
 from .models import Feedback
 from .schemas import (
@@ -25,6 +26,7 @@ from .schemas import (
     BatchResult,
     Channel,
     CustomerSummary,
+    CustomerSummaryWithAlerts,
     FeedbackCreate,
     FeedbackRead,
     KeywordRead,
@@ -221,7 +223,17 @@ def _period_texts(
     )
 
 
-@router.get("/customers/{customer_id}/feedback/summary", response_model=CustomerSummary)
-def get_customer_summary(customer_id: str, session: SessionDep) -> CustomerSummary:
+@router.get("/customers/{customer_id}/feedback/summary", response_model=CustomerSummary | CustomerSummaryWithAlerts)
+def get_customer_summary(
+    customer_id: str,
+    session: SessionDep,
+    alerts: Annotated[int, Query(ge=0, le=50, description="also answer the N newest open alerts (0: none)")] = 0,
+) -> CustomerSummary:
+    """The customer's feedback at a glance; with `alerts=N` also their newest open alerts, in the same read
+    (the customer 360 asks for both)."""
     recent, _ = store.list_feedback(session, limit=5, cursor=None, customer_id=customer_id)
-    return CustomerSummary(**summary.customer_summary(session, customer_id), recent=feedback_reads(session, recent))
+    fields = summary.customer_summary(session, customer_id) | {"recent": feedback_reads(session, recent)}
+    if alerts == 0:
+        return CustomerSummary(**fields)
+    open_alerts, _ = store.list_alerts(session, limit=alerts, cursor=None, status="open", customer_id=customer_id)
+    return CustomerSummaryWithAlerts(**fields, alerts=[alert_read(alert) for alert in open_alerts])

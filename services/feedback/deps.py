@@ -1,4 +1,5 @@
-"""Dependencies of the feedback routes: the analyzer and the customer-value lookup the app holds."""
+"""Dependencies of the feedback routes: the analyzer and the customer-value lookup the app holds (async: they
+do no I/O, and a plain `def` dependency would cost a threadpool hop)."""
 
 from __future__ import annotations
 
@@ -13,19 +14,19 @@ from .identities import IdentityResolver
 from .values import ValueLookup
 
 
-def get_analyzer(request: Request) -> Analyzer:
+async def get_analyzer(request: Request) -> Analyzer:
     analyzer: Analyzer | None = getattr(request.app.state, "analyzer", None)
     if analyzer is None:
         raise ServiceUnavailable("The sentiment models are still loading; try again in a few seconds.")
     return analyzer
 
 
-def get_values(request: Request) -> ValueLookup:
+async def get_values(request: Request) -> ValueLookup:
     values: ValueLookup = request.app.state.values
     return values
 
 
-def get_resolver(request: Request) -> IdentityResolver:
+async def get_resolver(request: Request) -> IdentityResolver:
     resolver: IdentityResolver = request.app.state.resolver
     return resolver
 

@@ -226,3 +226,9 @@ class CustomerSummary(BaseModel):
     complaints: dict[str, int] = Field(description="negative mentions per aspect")
     open_alerts: int
     recent: list[FeedbackRead]
+
+
+class CustomerSummaryWithAlerts(CustomerSummary):
+    """A summary with the customer's newest open alerts (`?alerts=N`)."""
+
+    alerts: list[AlertRead]

@@ -190,10 +190,3 @@ def list_alerts(
     if customer_id is not None:
         query = query.where(Alert.customer_id == customer_id)
     return newest_first(session, query, moment=Alert.created_at, row_id=Alert.id, limit=limit, cursor=cursor)
-
-
-def count_alerts(session: Session, *, status: str, customer_id: str | None = None) -> int:
-    query = select(func.count()).select_from(Alert).where(Alert.status == status)
-    if customer_id is not None:
-        query = query.where(Alert.customer_id == customer_id)
-    return int(session.scalar(query) or 0)

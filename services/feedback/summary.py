@@ -4,58 +4,65 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from rapport.db import as_utc
 
-from . import stats, store
-from .models import AspectMention, Feedback
+from . import stats
+from .models import Alert, AspectMention, Feedback
 
 
 def customer_summary(session: Session, customer_id: str) -> dict[str, Any]:
-    """Aggregates over every piece of feedback of the customer (zero counts for one who never gave any)."""
+    """Aggregates over every piece of feedback of the customer (zero counts for one who never gave any),
+    in two queries: the figures with the latest NPS and the open-alert count as subqueries, then the
+    channel and complaint counts as one UNION ALL (the 360 asks for this on every view)."""
     mine = Feedback.customer_id == customer_id
-    row = session.execute(
-        select(
-            func.count(),
-            func.min(Feedback.occurred_at),
-            func.max(Feedback.occurred_at),
-            stats.flag(Feedback.nps >= 9),
-            stats.flag(Feedback.nps <= 6),
-            func.count(Feedback.nps),
-            func.avg(Feedback.csat),
-            func.avg(Feedback.sentiment),
-            stats.flag(Feedback.label == "negative"),
-            func.count(Feedback.label),
-        ).where(mine)
-    ).one()
-    count, first_at, last_at, promoters, detractors, nps_n, csat, sentiment, negative, labelled = row
-    latest_nps = session.scalar(
-        select(Feedback.nps).where(mine, Feedback.nps.is_not(None)).order_by(Feedback.occurred_at.desc()).limit(1)
+    latest_nps = (
+        select(Feedback.nps)
+        .where(mine, Feedback.nps.is_not(None))
+        .order_by(Feedback.occurred_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    channels = dict(
-        session.execute(select(Feedback.channel, func.count()).where(mine).group_by(Feedback.channel)).all()
+    open_alerts = (
+        select(func.count()).select_from(Alert).where(Alert.customer_id == customer_id, Alert.status == "open")
+    ).scalar_subquery()
+    figures = select(
+        func.count(),
+        func.min(Feedback.occurred_at),
+        func.max(Feedback.occurred_at),
+        stats.flag(Feedback.nps >= 9),
+        stats.flag(Feedback.nps <= 6),
+        func.count(Feedback.nps),
+        func.avg(Feedback.csat),
+        func.avg(Feedback.sentiment),
+        stats.flag(Feedback.label == "negative"),
+        func.count(Feedback.label),
+    ).where(mine)
+    row = session.execute(select(*figures.subquery().c, latest_nps, open_alerts)).one()
+    count, first_at, last_at, promoters, detractors, nps_n, csat, sentiment, negative, labelled, latest, alerts = row
+    channels = select(literal("channel").label("kind"), Feedback.channel.label("key"), func.count().label("n"))
+    complaints = (
+        select(literal("aspect"), AspectMention.aspect, func.count())
+        .join(Feedback, Feedback.id == AspectMention.feedback_id)
+        .where(mine, AspectMention.sentiment < 0)
+        .group_by(AspectMention.aspect)
     )
-    complaints = dict(
-        session.execute(
-            select(AspectMention.aspect, func.count())
-            .join(Feedback, Feedback.id == AspectMention.feedback_id)
-            .where(mine, AspectMention.sentiment < 0)
-            .group_by(AspectMention.aspect)
-        ).all()
-    )
+    counts: dict[str, dict[str, int]] = {"channel": {}, "aspect": {}}
+    for kind, key, n in session.execute(union_all(channels.where(mine).group_by(Feedback.channel), complaints)):
+        counts[kind][str(key)] = int(n)
     return {
         "customer_id": customer_id,
         "count": int(count),
         "first_at": as_utc(first_at) if first_at else None,
         "last_at": as_utc(last_at) if last_at else None,
-        "latest_nps": latest_nps,
+        "latest_nps": latest,
         "nps": round(100.0 * ((promoters or 0) - (detractors or 0)) / nps_n, 2) if nps_n else None,
         "csat": round(float(csat), 3) if csat is not None else None,
         "sentiment": round(float(sentiment), 4) if sentiment is not None else None,
         "negative_share": round((negative or 0) / labelled, 4) if labelled else None,
-        "channels": {str(k): int(v) for k, v in channels.items()},
-        "complaints": {str(k): int(v) for k, v in complaints.items()},
-        "open_alerts": store.count_alerts(session, status="open", customer_id=customer_id),
+        "channels": counts["channel"],
+        "complaints": counts["aspect"],
+        "open_alerts": int(alerts or 0),
     }

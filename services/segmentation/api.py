@@ -15,11 +15,11 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from rapport import jobs
-from rapport.auth import SERVICE_TOKEN_HEADER, ServiceAuth
-from rapport.config import Service
+from rapport.auth import ServiceAuth
 from rapport.db import as_utc
 from rapport.deps import SessionDep, SettingsDep
 from rapport.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from rapport.http import ServiceClient
 from rapport.pagination import Limit, Page
 from rapport.routing import KitRoute
 
@@ -112,39 +112,36 @@ def lookup_values(body: ValueLookup, session: SessionDep) -> ValueLookupRead:
 
 
 @router.get("/customers/{customer_id}/scores", response_model=ScoresRead)
-def get_scores(customer_id: str, session: SessionDep, settings: SettingsDep) -> ScoresRead:
-    run = store.last_run_or_raise(session)
-    row = store.get_scores(session, run.id, customer_id)
+def get_scores(customer_id: str, session: SessionDep, request: Request) -> ScoresRead:
+    run_id, as_of = store.last_run_key_or_raise(session)
+    row = store.get_scores(session, run_id, customer_id)
     if row is None:
-        _require_known_customer(
-            customer_id, settings.url_for(Service.customers), settings.service_token.get_secret_value()
-        )
+        _require_known_customer(request.app.state.customers, customer_id)
         return ScoresRead(
             customer_id=customer_id,
-            run_id=run.id,
-            as_of=run.as_of,
+            run_id=run_id,
+            as_of=as_of,
             scored=False,
             segment=rfm.NO_PURCHASES,
             segment_name=rfm.SEGMENT_NAMES[rfm.NO_PURCHASES],
             suggested_action=rfm.SEGMENT_ACTIONS[rfm.NO_PURCHASES],
         )
-    clusters = {c["label"]: c["rules"] for c in run.summary.get("clusters", [])}
     values = {c.name: getattr(row, c.name) for c in CustomerScore.__table__.columns}
     reasons = [churn.REASONS[key] for key in (row.churn_reasons or "").split(",") if key in churn.REASONS]
     return ScoresRead(
         **values | {"churn_reasons": reasons},
-        as_of=run.as_of,
+        as_of=as_of,
         scored=True,
         segment_name=rfm.SEGMENT_NAMES.get(row.segment or ""),
         suggested_action=rfm.SEGMENT_ACTIONS.get(row.segment or ""),
-        cluster_rules=clusters.get(row.cluster, []) if row.cluster is not None else [],
+        cluster_rules=store.cluster_rules(session, run_id).get(row.cluster, []) if row.cluster is not None else [],
     )
 
 
-def _require_known_customer(customer_id: str, base_url: str, token: str) -> None:
+def _require_known_customer(customers: ServiceClient, customer_id: str) -> None:
     """Raise NotFound unless the customers service knows the customer (created after the last run)."""
     try:
-        answer = httpx.get(f"{base_url}/v1/customers/{customer_id}", headers={SERVICE_TOKEN_HEADER: token}, timeout=3.0)
+        answer = customers.get(f"/v1/customers/{customer_id}")
     except httpx.HTTPError as error:
         raise ServiceUnavailable(
             f"Customer {customer_id} is not in the last run and the customers service cannot be asked: {error}"

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from rapport import feeds
 from rapport.config import Service, Settings
+from rapport.http import RetryPolicy, ServiceClient
 from rapport.meta import meta_router
 from rapport.service import create_service_app
 
@@ -31,6 +32,14 @@ async def _run_worker(app: FastAPI) -> AsyncIterator[None]:
         FeedState,
         erasure.forget,
     )
+    # One pooled client for the scores route's "is this customer known?" question (a client per request
+    # paid its connection setup every time).
+    app.state.customers = ServiceClient(
+        settings.url_for(Service.customers),
+        token=settings.service_token.get_secret_value(),
+        timeout=3.0,
+        retry=RetryPolicy(retries=0),
+    )
     await run_in_threadpool(worker.start)
     follower.start()
     app.state.runs = worker
@@ -39,6 +48,7 @@ async def _run_worker(app: FastAPI) -> AsyncIterator[None]:
     finally:
         follower.stop()
         await run_in_threadpool(worker.stop)
+        app.state.customers.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

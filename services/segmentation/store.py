@@ -51,6 +51,36 @@ def last_successful_run(session: Session) -> Run | None:
     return run
 
 
+def last_run_key_or_raise(session: Session) -> tuple[uuid.UUID, datetime]:
+    """Id and as-of time of the last successful run, without loading its summary."""
+    row = session.execute(
+        select(Run.id, Run.as_of)
+        .where(Run.status == RunStatus.succeeded.value)
+        .order_by(Run.finished_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound("No segmentation run has succeeded yet; start one with POST /v1/runs.")
+    return row[0], row[1]
+
+
+# A succeeded run's summary is written once, with its status: its cluster rules can be kept per run id.
+_CLUSTER_RULES: dict[uuid.UUID, dict[int, list[str]]] = {}
+_RULES_KEPT = 8
+
+
+def cluster_rules(session: Session, run_id: uuid.UUID) -> dict[int, list[str]]:
+    """The decision-tree rules of each cluster of a succeeded run, by cluster label."""
+    rules = _CLUSTER_RULES.get(run_id)
+    if rules is None:
+        summary = session.scalar(select(Run.summary).where(Run.id == run_id)) or {}
+        rules = {int(c["label"]): list(c["rules"]) for c in summary.get("clusters", [])}
+        if len(_CLUSTER_RULES) >= _RULES_KEPT:
+            _CLUSTER_RULES.clear()
+        _CLUSTER_RULES[run_id] = rules
+    return rules
+
+
 def last_run_or_raise(session: Session) -> Run:
     run = last_successful_run(session)
     if run is None:

@@ -123,3 +123,35 @@ def test_product_crud_with_etag(api: httpx.Client) -> None:
     assert api.delete("/v1/products/SKU-1").status_code == 204
     assert_problem(api.get("/v1/products/SKU-1"), 404)
     assert_problem(api.post("/v1/products", json={"sku": "", "name": "x"}), 422)
+
+
+def test_a_profile_can_carry_its_most_recent_orders(api: httpx.Client) -> None:
+    created = _create(api, given_name="Recent", identities=[{"source": "shop", "external_id": "recent-1"}])
+    records = [
+        {
+            "source": "shop",
+            "external_id": f"recent-order-{day}",
+            "customer": {"source": "shop", "external_id": "recent-1"},
+            "placed_at": f"2024-05-{day:02d}T10:00:00Z",
+            "currency": "USD",
+            "items": [{"sku": "SKU-1", "quantity": 1, "unit_price": "10.00"}],
+        }
+        for day in (3, 1, 2)
+    ]
+    written = api.post("/v1/orders:batchUpsert", json={"records": records})
+    assert written.status_code == 200, written.text
+    url = f"/v1/customers/{created['id']}"
+    with_orders = api.get(url, params={"recent_orders": 2})
+    assert with_orders.status_code == 200, with_orders.text
+    body = with_orders.json()
+    assert [o["external_id"] for o in body.pop("recent_orders")] == ["recent-order-3", "recent-order-2"]
+    assert body == api.get(url).json()  # otherwise the same profile, and no `recent_orders` unless asked
+    assert "recent_orders" not in api.get(url).json()
+    assert with_orders.headers["ETag"] == api.get(url).headers["ETag"]
+    assert (
+        api.get(url, params={"recent_orders": 2}).json()["recent_orders"]
+        == api.get(f"{url}/orders", params={"limit": 2}).json()
+    )
+    for wrong in ("-1", "51", "all"):
+        problem = assert_problem(api.get(url, params={"recent_orders": wrong}), 422)
+        assert "recent_orders" in str(problem)

@@ -339,6 +339,40 @@ def test_a_customer_summary(api: httpx.Client, people: dict[str, str]) -> None:
     assert nobody["count"] == 0
     assert nobody["nps"] is None
     assert nobody["recent"] == []
+    assert "alerts" not in summary
+
+
+def test_a_summary_with_open_alerts_answers_them_as_the_inbox_does(api: httpx.Client, people: dict[str, str]) -> None:
+    customer = people["tier_a"]
+    for text in (NEGATIVE_EN, NEGATIVE_EN + " Again."):
+        written = api.post("/v1/feedback", json={"channel": "survey", "customer_id": customer, "nps": 1, "text": text})
+        assert written.status_code == 201, written.text
+    inbox = open_alerts(api, customer_id=customer)
+    assert len(inbox) >= 2
+    summary = api.get(f"/v1/customers/{customer}/feedback/summary", params={"alerts": 2}).json()
+    assert summary["alerts"] == inbox[:2]
+    assert summary["open_alerts"] == len(inbox)
+    plain = api.get(f"/v1/customers/{customer}/feedback/summary").json()
+    assert {k: v for k, v in summary.items() if k != "alerts"} == plain
+    # The counts equal a recount of the customer's feedback as listed.
+    listed = api.get("/v1/feedback", params={"customer_id": customer, "limit": 1000}).json()["items"]
+    assert summary["count"] == len(listed)
+    channels: dict[str, int] = {}
+    complaints: dict[str, int] = {}
+    for item in listed:
+        channels[item["channel"]] = channels.get(item["channel"], 0) + 1
+        for mention in item["aspects"]:
+            if mention["sentiment"] < 0:
+                complaints[mention["aspect"]] = complaints.get(mention["aspect"], 0) + 1
+    assert summary["channels"] == channels
+    assert summary["complaints"] == complaints
+    assert complaints
+    scored = [i for i in listed if i["nps"] is not None]
+    assert summary["latest_nps"] == max(scored, key=lambda i: i["occurred_at"])["nps"]
+    assert api.get("/v1/customers/nobody/feedback/summary", params={"alerts": 5}).json()["alerts"] == []
+    for wrong in ("-1", "51", "many"):
+        body = assert_problem(api.get(f"/v1/customers/{customer}/feedback/summary", params={"alerts": wrong}), 422)
+        assert "alerts" in str(body)
 
 
 def test_keywords_and_topics_of_recent_feedback(api: httpx.Client) -> None:

@@ -44,15 +44,20 @@ def fake_app(name: str, *, delay: float = 0.0) -> FastAPI:
 
         return StreamingResponse(chunks(), media_type="application/x-ndjson")
 
+    def open_alerts(customer_id: str | None) -> list[dict[str, Any]]:
+        return [{"id": "a1", "status": "open", "customer_id": customer_id}]
+
     @app.get("/v1/alerts")
     async def alerts(request: Request) -> dict[str, Any]:
         await asyncio.sleep(delay)
-        return {"items": [{"id": "a1", "status": "open", "customer_id": request.query_params.get("customer_id")}]}
+        return {"items": open_alerts(request.query_params.get("customer_id")), "next_cursor": None}
 
     @app.get("/v1/customers/{customer_id}/feedback/summary")
-    async def summary(customer_id: str) -> dict[str, Any]:
+    async def summary(customer_id: str, alerts: int = 0) -> dict[str, Any]:
+        """As the feedback service answers: `alerts=N` adds the newest open alerts."""
         await asyncio.sleep(delay)
-        return {"customer_id": customer_id, "count": 2, "nps": 9}
+        answer: dict[str, Any] = {"customer_id": customer_id, "count": 2, "nps": 9, "open_alerts": 1}
+        return answer | ({"alerts": open_alerts(customer_id)[:alerts]} if alerts else {})
 
     @app.post("/v1/customers")
     async def created(request: Request) -> JSONResponse:

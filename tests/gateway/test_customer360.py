@@ -26,6 +26,19 @@ def test_360_answers_every_part_in_one_document(platform: Platform, client: http
     assert view["recommendations"]["items"]
     assert view["feedback"]["customer_id"] == customer_id
     assert view["open_alerts"][0]["customer_id"] == customer_id
+    # Profile and orders come from one customers call, summary and alerts from one feedback call: each
+    # part still equals what its own route answers.
+    customers, feedback = platform.urls[Service.customers], platform.urls[Service.feedback]
+    orders = httpx.get(f"{customers}/v1/customers/{customer_id}/orders", params={"limit": 10}, headers=TOKEN_HEADERS)
+    assert view["orders"] == orders.json()
+    assert "recent_orders" not in view["profile"]
+    profile = httpx.get(f"{customers}/v1/customers/{customer_id}", headers=TOKEN_HEADERS).json()
+    assert view["profile"] == profile
+    alerts = httpx.get(
+        f"{feedback}/v1/alerts", params={"status": "open", "customer_id": customer_id}, headers=TOKEN_HEADERS
+    )
+    assert view["open_alerts"] == alerts.json()["items"][:10]
+    assert "alerts" not in view["feedback"]
 
 
 def test_360_of_an_unknown_customer_is_404(platform: Platform, client: httpx.Client) -> None:
