@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request, Response
+from sqlalchemy.orm import Session
 
 from rapport.deps import SessionDep
 from rapport.errors import Conflict, Gone, PreconditionFailed, PreconditionRequired
@@ -63,6 +64,12 @@ def current_customer(session: SessionDep, response: Response, customer_id: Annot
     return survivor
 
 
+def profile_customer(session: Session, customer_id: uuid.UUID) -> Customer:
+    """The customer whose profile is read: its own row even when merged away (it names `merged_into`);
+    404 unknown, 410 erased."""
+    return _not_erased(store.get_customer_or_raise(session, customer_id))
+
+
 def existing_customer(
     request: Request, session: SessionDep, response: Response, customer_id: Annotated[uuid.UUID, Path()]
 ) -> Customer:
@@ -72,7 +79,7 @@ def existing_customer(
     survivor like `current_customer`. So no route answers a silent 404 or an empty list."""
     route = request.scope.get("route")
     if request.method == "GET" and getattr(route, "path", None) == PROFILE_ROUTE:
-        return _not_erased(store.get_customer_or_raise(session, customer_id))
+        return profile_customer(session, customer_id)
     if request.method not in ("GET", "HEAD"):
         customer = _not_erased(store.get_customer_or_raise(session, customer_id))
         if customer.merged_into is not None:

@@ -13,11 +13,12 @@ from typing import Any, Literal
 import httpx
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from rapport import jobs
 from rapport.auth import ServiceAuth
 from rapport.db import as_utc
-from rapport.deps import SessionDep, SettingsDep
+from rapport.deps import SessionDep, SettingsDep, in_one_hop
 from rapport.errors import Conflict, Invalid, NotFound, ServiceUnavailable
 from rapport.http import ServiceClient
 from rapport.pagination import Limit, Page
@@ -112,11 +113,16 @@ def lookup_values(body: ValueLookup, session: SessionDep) -> ValueLookupRead:
 
 
 @router.get("/customers/{customer_id}/scores", response_model=ScoresRead)
-def get_scores(customer_id: str, session: SessionDep, request: Request) -> ScoresRead:
+async def get_scores(customer_id: str, session: SessionDep, request: Request) -> ScoresRead:
+    """The customer's scores in the last run (the customer 360 asks on every view: one threadpool hop)."""
+    return await in_one_hop(session, lambda: _scores(session, request.app.state.customers, customer_id))
+
+
+def _scores(session: Session, customers: ServiceClient, customer_id: str) -> ScoresRead:
     run_id, as_of = store.last_run_key_or_raise(session)
     row = store.get_scores(session, run_id, customer_id)
     if row is None:
-        _require_known_customer(request.app.state.customers, customer_id)
+        _require_known_customer(customers, customer_id)
         return ScoresRead(
             customer_id=customer_id,
             run_id=run_id,
