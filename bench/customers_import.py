@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--postgres", default=os.environ.get("RAPPORT_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
     )
-    parser.add_argument("--chunk-bytes", type=int, default=4 * 1024 * 1024)
+    parser.add_argument("--chunk-bytes", type=int, default=16 * 1024 * 1024)
     parser.add_argument("--rerun", action="store_true", help="import the orders file a second time")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument("--json", type=Path, help="also write the results here")
