@@ -85,6 +85,13 @@ def cpu_seconds(pids: list[int]) -> list[float]:
     return used
 
 
+def idle_cpu(pids: list[int], seconds: float = 5.0) -> list[float]:
+    """CPU seconds per second each process uses with no requests (its background pollers)."""
+    before = cpu_seconds(pids)
+    time.sleep(seconds)
+    return [(after - start) / seconds for start, after in zip(before, cpu_seconds(pids), strict=True)]
+
+
 def load(
     urls: list[str],
     headers: dict[str, str],
@@ -93,11 +100,14 @@ def load(
     seconds: float,
     warmup: float = 1.0,
     servers: list[int] | None = None,
+    idle: list[float] | None = None,
 ) -> dict[str, float]:
     """req/s, p50 and p99 (ms) of `clients` closed-loop clients, each in its own process, and the servers'
-    CPU milliseconds per request (warm-up included in both counts, so the ratio is fair)."""
+    CPU milliseconds per request (warm-up included in both counts, so the ratio is fair), less what each
+    uses when idle (`idle`, CPU seconds per second)."""
     queue: mp.Queue = mp.Queue()
     cpu_before = cpu_seconds(servers or [])
+    started = time.perf_counter()
     processes = [
         mp.Process(target=_client_process, args=(urls[i::clients] or urls, headers, seconds, warmup, queue))
         for i in range(clients)
@@ -107,7 +117,9 @@ def load(
     per_client = [queue.get() for _ in processes]
     for process in processes:
         process.join()
+    elapsed = time.perf_counter() - started
     cpu = [after - before for before, after in zip(cpu_before, cpu_seconds(servers or []), strict=True)]
+    cpu = [max(0.0, used - rate * elapsed) for used, rate in zip(cpu, idle or [0.0] * len(cpu), strict=True)]
     latencies = sorted(value for values, _ in per_client for value in values)
     requests = sum(count for _, count in per_client)
     return {
@@ -233,8 +245,13 @@ def main() -> None:
         )
         print(f"load average before: {os.getloadavg()[0]:.2f}")
         servers = [p.process.pid for p in processes]
+        idle = idle_cpu(servers)
+        print(
+            "idle CPU ms/s: "
+            + ", ".join(f"{p.service.value} {1000 * r:.1f}" for p, r in zip(processes, idle, strict=True))
+        )
         print("server pids: " + ", ".join(f"{p.service.value} {p.process.pid}" for p in processes), flush=True)
-        print("| what | clients | req/s | p50 ms | p99 ms | server CPU ms/request |")
+        print("| what | clients | req/s | p50 ms | p99 ms | server CPU ms/request (less idle) |")
         print("| --- | --- | --- | --- | --- | --- |")
         for clients in args.clients:
             cases = {
@@ -245,7 +262,7 @@ def main() -> None:
             if args.only_360:
                 cases = {k: v for k, v in cases.items() if "360" in k}
             for name, (targets, headers) in cases.items():
-                figures = load(targets, headers, clients=clients, seconds=args.duration, servers=servers)
+                figures = load(targets, headers, clients=clients, seconds=args.duration, servers=servers, idle=idle)
                 print(
                     f"| {name} | {clients} | {figures['rps']:,.0f} | {figures['p50']:.2f} | {figures['p99']:.2f}"
                     f" | {figures['cpu_ms']:.2f} |"
