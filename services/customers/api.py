@@ -14,7 +14,7 @@ from rapport.auth import ServiceAuth
 from rapport.deps import SessionDep, SettingsDep, in_one_hop
 from rapport.errors import Invalid
 from rapport.pagination import Limit
-from rapport.routing import KitRoute
+from rapport.routing import KitRoute, model_response
 
 from . import idempotency, orders, products, search, store, sync
 from .deps import ExistingCustomer, IdempotencyKey, IfMatch, PartnerSource, etag, parse_if_match, profile_customer
@@ -90,9 +90,9 @@ async def get_customer(
     recent_orders: Annotated[
         int, Query(ge=0, le=MAX_RECENT_ORDERS, description="also answer the N most recent orders (0: none)")
     ] = 0,
-) -> CustomerRead:
+) -> Response:
     """The profile; with `recent_orders=N` also the newest N orders, in the same read (the customer 360
-    asks for both on every view, so its reads run in one threadpool hop)."""
+    asks for both on every view, so its reads run in one threadpool hop and its answer is serialised once)."""
 
     def read() -> CustomerRead:
         customer = profile_customer(session, customer_id)
@@ -102,7 +102,8 @@ async def get_customer(
         recent = orders.list_customer_orders(session, customer.id, limit=recent_orders)
         return CustomerWithOrdersRead(**dict(profile), recent_orders=recent)
 
-    return await in_one_hop(session, read)
+    answer = await in_one_hop(session, read)
+    return model_response(answer, headers={k: v for k, v in response.headers.items() if k in ("etag", "link")})
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerRead)

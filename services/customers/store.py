@@ -52,12 +52,17 @@ def get_customer_or_raise(session: Session, customer_id: uuid.UUID) -> Customer:
     return customer
 
 
+def _among(column: Any, ids: Sequence[uuid.UUID]) -> Any:
+    # One id (a profile read) as `=`: an IN list is re-rendered for its length on every execution.
+    return column == ids[0] if len(ids) == 1 else column.in_(ids)
+
+
 def tags_of(session: Session, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     found: dict[uuid.UUID, list[str]] = defaultdict(list)
     if customer_ids:
         rows = session.execute(
             select(CustomerTag.customer_id, CustomerTag.tag)
-            .where(CustomerTag.customer_id.in_(customer_ids))
+            .where(_among(CustomerTag.customer_id, customer_ids))
             .order_by(CustomerTag.tag)
         )
         for customer_id, tag in rows:
@@ -70,7 +75,7 @@ def identities_of(session: Session, customer_ids: Sequence[uuid.UUID]) -> dict[u
     if customer_ids:
         rows = session.execute(
             select(Identity.customer_id, Identity.source, Identity.external_id)
-            .where(Identity.customer_id.in_(customer_ids))
+            .where(_among(Identity.customer_id, customer_ids))
             .order_by(Identity.source, Identity.external_id)
         )
         for customer_id, source, external_id in rows:

@@ -14,7 +14,7 @@ from rapport.db import as_utc
 from rapport.deps import SessionDep, SettingsDep, in_one_hop
 from rapport.errors import Invalid
 from rapport.pagination import Limit, Page
-from rapport.routing import KitRoute
+from rapport.routing import KitRoute, model_response
 
 from . import ingest, stats, store, summary, textmining
 from .api_alerts import alert_read
@@ -229,10 +229,10 @@ async def get_customer_summary(
     customer_id: str,
     session: SessionDep,
     alerts: Annotated[int, Query(ge=0, le=50, description="also answer the N newest open alerts (0: none)")] = 0,
-) -> CustomerSummary:
+) -> Response:
     """The customer's feedback at a glance; with `alerts=N` also their newest open alerts, in the same read
-    (the customer 360 asks for both on every view, so its reads run in one threadpool hop)."""
-    return await in_one_hop(session, lambda: _summary(session, customer_id, alerts))
+    (the customer 360 asks for both on every view: one threadpool hop, the answer serialised once)."""
+    return model_response(await in_one_hop(session, lambda: _summary(session, customer_id, alerts)))
 
 
 def _summary(session: Session, customer_id: str, alerts: int) -> CustomerSummary:

@@ -22,7 +22,7 @@ from rapport.deps import SessionDep, SettingsDep, in_one_hop
 from rapport.errors import Conflict, Invalid, NotFound, ServiceUnavailable
 from rapport.http import ServiceClient
 from rapport.pagination import Limit, Page
-from rapport.routing import KitRoute
+from rapport.routing import KitRoute, model_response
 
 from . import churn, rfm, store
 from .models import CustomerScore, Run
@@ -113,9 +113,10 @@ def lookup_values(body: ValueLookup, session: SessionDep) -> ValueLookupRead:
 
 
 @router.get("/customers/{customer_id}/scores", response_model=ScoresRead)
-async def get_scores(customer_id: str, session: SessionDep, request: Request) -> ScoresRead:
-    """The customer's scores in the last run (the customer 360 asks on every view: one threadpool hop)."""
-    return await in_one_hop(session, lambda: _scores(session, request.app.state.customers, customer_id))
+async def get_scores(customer_id: str, session: SessionDep, request: Request) -> Response:
+    """The customer's scores in the last run (the customer 360 asks on every view: one threadpool hop, the
+    answer serialised once)."""
+    return model_response(await in_one_hop(session, lambda: _scores(session, request.app.state.customers, customer_id)))
 
 
 def _scores(session: Session, customers: ServiceClient, customer_id: str) -> ScoresRead:
