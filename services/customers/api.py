@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
@@ -16,7 +17,7 @@ from rapport.errors import Invalid
 from rapport.pagination import Limit
 from rapport.routing import KitRoute, model_response
 
-from . import idempotency, orders, products, search, store, sync
+from . import idempotency, order_stats, orders, products, search, store, sync
 from .deps import ExistingCustomer, IdempotencyKey, IfMatch, PartnerSource, etag, parse_if_match, profile_customer
 from .schemas import (
     BatchIn,
@@ -28,6 +29,8 @@ from .schemas import (
     CustomerRead,
     CustomerWithOrdersRead,
     OrderRead,
+    OrderStatsRead,
+    OrderStatsRow,
     Page,
     ProductIn,
     ProductPatch,
@@ -203,6 +206,36 @@ def batch_upsert_orders(
         return orders.upsert_orders(session, records, fx_rates=settings.fx_rates, partner_source=partner)
 
     return _batch(request, session, idempotency_key, body, write)
+
+
+@router.get("/orders:stats", response_model=OrderStatsRead)
+def get_order_stats(
+    session: SessionDep,
+    settings: SettingsDep,
+    start: Annotated[
+        date | None, Query(alias="from", description="first day (UTC); default a year before `to`")
+    ] = None,
+    end: Annotated[date | None, Query(alias="to", description="last day (UTC, included); default today")] = None,
+    interval: order_stats.Interval = "month",
+) -> OrderStatsRead:
+    """Placed and paid orders and revenue (base currency) per day, week or month, every period listed."""
+    end = end or store.now().date()
+    start = start or end - timedelta(days=364)
+    if start > end:
+        raise Invalid("`from` is after `to`.", errors=[{"loc": "query.from", "msg": "after `to`"}])
+    if order_stats.period_count(start, end, interval) > order_stats.MAX_PERIODS:
+        raise Invalid(
+            f"More than {order_stats.MAX_PERIODS} {interval}s asked for; shorten the range or use a longer interval.",
+            errors=[{"loc": "query.interval", "msg": f"more than {order_stats.MAX_PERIODS} periods"}],
+        )
+    rows = order_stats.orders_per_period(session, start=start, end=end, interval=interval)
+    series = [OrderStatsRow(**row) for row in rows]
+    totals = OrderStatsRow(
+        period=start, orders=sum(r.orders for r in series), revenue=sum((r.revenue for r in series), Decimal(0))
+    )
+    return OrderStatsRead(
+        start=start, end=end, interval=interval, currency=settings.base_currency, totals=totals, series=series
+    )
 
 
 @router.get("/orders/{order_id}", response_model=OrderRead)

@@ -247,6 +247,23 @@ class OrderRead(BaseModel):
     items: list[OrderItemRead]
 
 
+class OrderStatsRow(BaseModel):
+    period: date = Field(description="first day of the period")
+    orders: int
+    revenue: Money
+
+
+class OrderStatsRead(BaseModel):
+    """Placed and paid orders per period; revenue in the base currency."""
+
+    start: date
+    end: date
+    interval: str
+    currency: str
+    totals: OrderStatsRow
+    series: list[OrderStatsRow]
+
+
 class CustomerWithOrdersRead(CustomerRead):
     """A profile with the customer's most recent orders (`GET /v1/customers/{id}?recent_orders=N`)."""
 

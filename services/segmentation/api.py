@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy import true
 from sqlalchemy.orm import Session
 
 from rapport import jobs
@@ -35,6 +36,9 @@ from .schemas import (
     RunRead,
     ScoresRead,
     SegmentRead,
+    TopIn,
+    TopMember,
+    TopRead,
     ValueLookup,
     ValueLookupRead,
 )
@@ -206,6 +210,20 @@ def count_filter(body: dict[str, Any], session: SessionDep) -> CountRead:
     """Live count of an unsaved filter (`{"filter": {...}}`) over the last run, for a segment builder."""
     run = store.last_run_or_raise(session)
     return CountRead(count=store.count_members(session, run.id, store.parse_rule(body.get("filter"))), run_id=run.id)
+
+
+@router.post("/segments:top", response_model=TopRead)
+def top_members(body: TopIn, session: SessionDep) -> TopRead:
+    """The members of a filter (all customers without one) ranked by a measure, highest first: e.g. the
+    valuable customers most likely to churn, by churn risk x spend."""
+    run = store.last_run_or_raise(session)
+    condition = store.parse_rule(body.filter) if body.filter is not None else true()
+    ranked = store.top_members(session, run.id, condition, by=body.by, limit=body.limit)
+    items = [
+        TopMember.model_validate(MemberRead.model_validate(row, from_attributes=True).model_dump() | {"value": value})
+        for row, value in ranked
+    ]
+    return TopRead(run_id=run.id, by=body.by, items=items)
 
 
 @router.get("/segments/{key}/members", response_model=Page[MemberRead])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -133,6 +133,27 @@ class MemberRead(BaseModel):
     churn_risk: float | None
     clv_value: float | None
     city: str | None
+
+
+TopMeasure = Literal["at_risk_value", "churn_risk", "clv_value", "monetary"]
+
+
+class TopIn(Strict):
+    filter: dict[str, Any] | None = Field(None, description="the filter of POST /v1/segments:count; none: everyone")
+    by: TopMeasure = Field(
+        "at_risk_value", description="at_risk_value is churn_risk x monetary: the spend most likely to be lost"
+    )
+    limit: int = Field(20, ge=1, le=1000)
+
+
+class TopMember(MemberRead):
+    value: float = Field(description="the measure ranked by")
+
+
+class TopRead(BaseModel):
+    run_id: uuid.UUID
+    by: TopMeasure
+    items: list[TopMember]
 
 
 class CountRead(BaseModel):

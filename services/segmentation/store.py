@@ -156,6 +156,29 @@ def count_members(session: Session, run_id: uuid.UUID, condition: ColumnElement[
     return int(session.scalar(query) or 0)
 
 
+TOP_MEASURES: dict[str, Any] = {
+    "at_risk_value": CustomerScore.churn_risk * CustomerScore.monetary,
+    "churn_risk": CustomerScore.churn_risk,
+    "clv_value": CustomerScore.clv_value,
+    "monetary": CustomerScore.monetary,
+}
+
+
+def top_members(
+    session: Session, run_id: uuid.UUID, condition: ColumnElement[bool], *, by: str, limit: int
+) -> list[tuple[CustomerScore, float]]:
+    """The `limit` members matching `condition` with the highest `by` (members without it are left out),
+    ties in customer id order."""
+    measure = TOP_MEASURES[by]
+    query = (
+        select(CustomerScore, measure)
+        .where(CustomerScore.run_id == run_id, condition, measure.is_not(None))
+        .order_by(measure.desc(), CustomerScore.customer_id)
+        .limit(limit)
+    )
+    return [(score, float(value)) for score, value in session.execute(query)]
+
+
 def list_members(
     session: Session, run_id: uuid.UUID, condition: ColumnElement[bool], *, limit: int | None, cursor: str | None
 ) -> tuple[list[CustomerScore], str | None]:

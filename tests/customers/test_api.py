@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from rapport.config import Settings
 from tests.support import assert_problem
 
 
@@ -155,3 +156,50 @@ def test_a_profile_can_carry_its_most_recent_orders(api: httpx.Client) -> None:
     for wrong in ("-1", "51", "all"):
         problem = assert_problem(api.get(url, params={"recent_orders": wrong}), 422)
         assert "recent_orders" in str(problem)
+
+
+def test_order_stats_count_placed_and_paid_orders_per_period(api: httpx.Client) -> None:
+    base = Settings().base_currency
+    _create(api, given_name="Trend", identities=[{"source": "shop", "external_id": "trend-1"}])
+    orders = [  # (external id, placed at, status, unit price, quantity)
+        ("t1", "2011-01-05T10:00:00Z", "paid", "10.00", 2),
+        ("t2", "2011-01-20T10:00:00Z", "placed", "5.00", 1),
+        ("t3", "2011-01-21T10:00:00Z", "refunded", "100.00", 1),  # not counted
+        ("t4", "2011-03-02T10:00:00Z", "paid", "7.50", 1),
+        ("t5", "2010-12-31T23:30:00Z", "paid", "1.00", 1),  # before the range
+        ("t6", "2011-03-31T23:30:00-02:00", "paid", "1.00", 1),  # 1 April in UTC: after the range
+    ]
+    records = [
+        {
+            "source": "shop",
+            "external_id": f"trend-{key}",
+            "customer": {"source": "shop", "external_id": "trend-1"},
+            "placed_at": at,
+            "currency": base,
+            "status": status,
+            "items": [{"sku": "SKU-T", "quantity": quantity, "unit_price": price}],
+        }
+        for key, at, status, price, quantity in orders
+    ]
+    assert api.post("/v1/orders:batchUpsert", json={"records": records}).json()["counts"]["created"] == 6
+    stats = api.get("/v1/orders:stats", params={"from": "2011-01-01", "to": "2011-03-31", "interval": "month"})
+    assert stats.status_code == 200, stats.text
+    body = stats.json()
+    assert body["currency"] == base
+    assert [(r["period"], r["orders"], r["revenue"]) for r in body["series"]] == [
+        ("2011-01-01", 2, "25.00"),
+        ("2011-02-01", 0, "0.00"),
+        ("2011-03-01", 1, "7.50"),
+    ]
+    assert (body["totals"]["orders"], body["totals"]["revenue"]) == (3, "32.50")
+    weekly = api.get("/v1/orders:stats", params={"from": "2011-01-03", "to": "2011-01-23", "interval": "week"}).json()
+    assert [(r["period"], r["orders"]) for r in weekly["series"]] == [
+        ("2011-01-03", 1),  # weeks start on Monday
+        ("2011-01-10", 0),
+        ("2011-01-17", 1),
+    ]
+    problem = assert_problem(api.get("/v1/orders:stats", params={"from": "2011-02-01", "to": "2011-01-01"}), 422)
+    assert "from" in str(problem)
+    too_many = api.get("/v1/orders:stats", params={"from": "2000-01-01", "to": "2011-01-01", "interval": "day"})
+    assert "interval" in str(assert_problem(too_many, 422))
+    assert_problem(api.get("/v1/orders:stats", params={"interval": "year"}), 422)

@@ -160,6 +160,50 @@ def test_rule_segment_counts_equal_a_brute_force_filter(api: httpx.Client, first
     assert_problem(api.get("/v1/segments/tier-a/members"), 404)
 
 
+def _all_members(api: httpx.Client, key: str) -> list[dict[str, Any]]:
+    members: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = api.get(
+            f"/v1/segments/{key}/members", params={"limit": 1000, "cursor": cursor} if cursor else {"limit": 1000}
+        )
+        members += page.json()["items"]
+        if (cursor := page.json()["next_cursor"]) is None:
+            return members
+
+
+def test_top_members_equal_a_brute_force_ranking(api: httpx.Client, first_run: dict[str, Any]) -> None:
+    valued = {"field": "tier", "op": "in", "value": ["A", "B"]}
+    assert api.put("/v1/segments/valued", json={"key": "valued", "name": "A and B", "filter": valued}).status_code in (
+        200,
+        201,
+    )
+    members = _all_members(api, "valued")
+    by_value = sorted(
+        (m for m in members if m["churn_risk"] is not None),
+        key=lambda m: (-m["churn_risk"] * m["monetary"], m["customer_id"]),
+    )
+    top = api.post("/v1/segments:top", json={"filter": valued, "limit": 10})
+    assert top.status_code == 200, top.text
+    answer = top.json()
+    assert (answer["run_id"], answer["by"]) == (first_run["id"], "at_risk_value")
+    assert [m["customer_id"] for m in answer["items"]] == [m["customer_id"] for m in by_value[:10]]
+    assert answer["items"][0]["value"] == pytest.approx(by_value[0]["churn_risk"] * by_value[0]["monetary"])
+    assert {m["tier"] for m in answer["items"]} <= {"A", "B"}
+    by_clv = api.post("/v1/segments:top", json={"by": "clv_value", "limit": 3}).json()["items"]
+    values = [m["value"] for m in by_clv]
+    assert values == sorted(values, reverse=True)
+    assert len(values) == 3
+    for body, field in (
+        ({"by": "shoe_size"}, "by"),
+        ({"limit": 0}, "limit"),
+        ({"filter": {"field": "x", "op": "eq", "value": 1}}, "x"),
+        ({"sort": "up"}, "sort"),
+    ):
+        problem = assert_problem(api.post("/v1/segments:top", json=body), 422)
+        assert field in str(problem)
+
+
 def test_clusters_and_tiers_describe_the_last_run(api: httpx.Client, first_run: dict[str, Any]) -> None:
     clusters = api.get("/v1/clusters").json()
     assert clusters["run_id"] == first_run["id"]

@@ -49,32 +49,6 @@ export async function api(path, options) {
   return response.status === 204 ? null : response.json()
 }
 
-/** Calls `onRow` for every line of an NDJSON answer as it streams in; stops after `maxRows`. */
-export async function streamNdjson(path, onRow, { maxRows = Infinity } = {}) {
-  const response = await send(path)
-  const reader = response.body.getReader()
-  const decoder = new TextDecoder()
-  let pending = ''
-  let rows = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    pending += decoder.decode(value, { stream: true })
-    const lines = pending.split('\n')
-    pending = lines.pop()
-    for (const line of lines) {
-      if (!line) continue
-      onRow(JSON.parse(line))
-      if (++rows >= maxRows) {
-        await reader.cancel()
-        return { rows, complete: false }
-      }
-    }
-  }
-  if (pending.trim()) { onRow(JSON.parse(pending)); rows++ }
-  return { rows, complete: true }
-}
-
 /** A file answer (a report to download) as a Blob. */
 export async function fetchBlob(path) {
   const response = await send(path)

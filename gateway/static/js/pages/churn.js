@@ -6,7 +6,7 @@ import { h, panel, table } from '../dom.js'
 import { fmt, personName, segmentName, t } from '../i18n.js'
 
 export const id = 'churn'
-export const needs = ['POST /api/v1/segments:count', 'GET /api/v1/segments/{key}/members']
+export const needs = ['POST /api/v1/segments:count', 'POST /api/v1/segments:top', 'GET /api/v1/segments/{key}/members']
 const BINS = 10
 // RFM's own names for valuable customers who are slipping away.
 const AT_RISK_SEGMENTS = ['cant_lose_them', 'at_risk']
@@ -48,13 +48,10 @@ async function distribution(body) {
   } catch { /* the chart stands on its own */ }
 }
 
-let members = null
-// The members of the at-risk RFM segments (first page of each), shared by the two panels below.
+// A sample for the scatter: the first page of members of each at-risk RFM segment.
 function atRiskMembers() {
-  members ??= Promise.all(AT_RISK_SEGMENTS.map((key) => api(`/segments/${key}/members?limit=1000`)))
+  return Promise.all(AT_RISK_SEGMENTS.map((key) => api(`/segments/${key}/members?limit=1000`)))
     .then((pages) => pages.flatMap((page) => page.items))
-    .finally(() => setTimeout(() => { members = null }, 0))
-  return members
 }
 
 async function valueVsRisk(body) {
@@ -73,13 +70,11 @@ async function valueVsRisk(body) {
   body.append(h('p', { class: 'note', text: t('churn.scatterNote', { segments: AT_RISK_SEGMENTS.map((k) => segmentName(k)).join(', ') }) }))
 }
 
+// Ranked by the segmentation service over every scored customer of tiers A and B, not over a sample.
 async function topAtRisk(body) {
-  const rows = await atRiskMembers()
-  const valued = rows.filter((m) => m.tier === 'A' || m.tier === 'B')
-  const top = (valued.length ? valued : rows)
-    .map((m) => ({ ...m, atRisk: (m.churn_risk ?? 0) * m.monetary }))
-    .sort((a, b) => b.atRisk - a.atRisk)
-    .slice(0, TOP)
+  const filter = { field: 'tier', op: 'in', value: ['A', 'B'] }
+  const { items } = await api('/segments:top', { method: 'POST', body: { filter, by: 'at_risk_value', limit: TOP } })
+  const top = items.map((m) => ({ ...m, atRisk: m.value }))
   // Names come from the customers service; without it the table still lists ids.
   const profiles = await Promise.all(top.map((m) => api(`/customers/${m.customer_id}`).catch(() => null)))
   top.forEach((m, i) => { m.profile = profiles[i] })

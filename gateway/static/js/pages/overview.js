@@ -1,5 +1,5 @@
 // Overview: the headline numbers, the orders trend over the data's last year, segment mix, service health.
-import { api, query, streamNdjson } from '../api.js'
+import { api, query } from '../api.js'
 import { chart, COLORS } from '../charts.js'
 import { dataEnd, daysBefore, isoDay, lastYear, segmentationSummary } from '../context.js'
 import { h, kpi, panel } from '../dom.js'
@@ -8,7 +8,6 @@ import { fmt, segmentName, t } from '../i18n.js'
 export const id = 'overview'
 export const needs = ['POST /api/v1/customers:search']
 const ACTIVE_DAYS = 90
-const MAX_TREND_LINES = 100_000 // about 30 MB of NDJSON; beyond that the months after the cut are marked incomplete
 
 export async function render(root) {
   root.append(h('h1', { text: t('nav.overview') }))
@@ -68,42 +67,28 @@ function headline(parent, end) {
   ])
 }
 
-// The customers service has no orders-per-month aggregate: count the order lines of its export instead.
+// Orders and revenue per month over the data's last year, counted by the customers service.
 async function ordersTrend(body, end) {
   const { start } = lastYear(end)
-  const months = new Map()
-  for (let m = 0; m < 12; m++) {
-    const key = isoDay(new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + m, 1))).slice(0, 7)
-    months.set(key, { orders: new Set(), revenue: 0 })
-  }
-  const path = `/exports/orders?${query({ format: 'ndjson', since: start.toISOString(), until: end.toISOString() })}`
-  const { complete } = await streamNdjson(path, (line) => {
-    if (line.status !== 'placed' && line.status !== 'paid') return
-    const month = months.get(line.placed_at.slice(0, 7))
-    if (!month) return
-    month.orders.add(line.order_id)
-    month.revenue += Number(line.line_total_base || 0)
-  }, { maxRows: MAX_TREND_LINES })
-  const labels = [...months.keys()]
-  const rows = [...months.values()]
+  const stats = await api(`/orders:stats?${query({ from: isoDay(start), to: isoDay(end), interval: 'month' })}`)
+  const rows = stats.series
   chart(body, 'orders-trend', {
     type: 'bar',
     data: {
-      labels: labels.map(fmt.month),
+      labels: rows.map((r) => fmt.month(r.period.slice(0, 7))),
       datasets: [
-        { label: t('overview.orders'), data: rows.map((r) => r.orders.size), backgroundColor: COLORS[0], yAxisID: 'y' },
-        { label: t('overview.revenue'), data: rows.map((r) => Math.round(r.revenue)), type: 'line', borderColor: COLORS[1], backgroundColor: COLORS[1], yAxisID: 'y1', cubicInterpolationMode: 'monotone' },
+        { label: t('overview.orders'), data: rows.map((r) => r.orders), backgroundColor: COLORS[0], yAxisID: 'y' },
+        { label: t('overview.revenue'), data: rows.map((r) => Math.round(Number(r.revenue))), type: 'line', borderColor: COLORS[1], backgroundColor: COLORS[1], yAxisID: 'y1', cubicInterpolationMode: 'monotone' },
       ],
     },
     options: {
       scales: {
         y: { beginAtZero: true, title: { display: true, text: t('overview.orders') } },
-        y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: t('overview.revenue') } },
+        y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, title: { display: true, text: `${t('overview.revenue')} (${stats.currency})` } },
       },
     },
   })
-  const total = rows.reduce((sum, r) => sum + r.orders.size, 0)
-  body.append(h('p', { class: 'note', text: t(complete ? 'overview.ordersTotal' : 'overview.ordersPartial', { n: fmt.int(total) }) }))
+  body.append(h('p', { class: 'note', text: t('overview.ordersTotal', { n: fmt.int(stats.totals.orders) }) }))
 }
 
 async function segmentMix(body) {
