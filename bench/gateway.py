@@ -10,7 +10,10 @@ clients (one aiohttp session each, in a separate process so the client's CPU is 
 1. GET /v1/customers/{id} on the customers service directly (internal token);
 2. GET /api/v1/customers/{id} through the gateway (API key), the same ids;
 3. GET /api/v1/customers/{id}/360 through the gateway;
-4. the upstream client choice: the same direct GET from httpx.AsyncClient and from aiohttp in one process.
+4. the 360 in an open loop: requests arriving at fixed mean rates (Poisson), however many are in flight,
+   latency counted from each request's scheduled time: p99 at a given load, where a closed loop at
+   saturation measures only its own queue;
+5. the upstream client choice: the same direct GET from httpx.AsyncClient and from aiohttp in one process.
 Clients and services share the machine's 2 cores; the load average is printed.
 """
 
@@ -20,6 +23,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -69,6 +73,55 @@ async def _client_loop(
                 latencies.append(time.perf_counter() - now)
             index += 1
     return latencies, index
+
+
+async def _open_loop(
+    urls: list[str], headers: dict[str, str], rate: float, seconds: float, warmup: float
+) -> tuple[list[float], int]:
+    """Requests sent at Poisson arrival times, `rate` a second, however many are in flight; each latency
+    runs from the request's scheduled time, so a stalled server is not hidden by a client that waits."""
+    latencies: list[float] = []
+    rng = random.Random(7)
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=4)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+        async def one(url: str, due: float, measured: bool) -> None:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            async with session.get(url) as response:
+                await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"{url}: {response.status}")
+            if measured:
+                latencies.append(time.perf_counter() - due)
+
+        start = time.perf_counter()
+        due, index, tasks = start, 0, []
+        while due - start < warmup + seconds:
+            due += rng.expovariate(rate)
+            tasks.append(asyncio.create_task(one(urls[index % len(urls)], due, due - start >= warmup)))
+            index += 1
+        await asyncio.gather(*tasks)
+    return latencies, index
+
+
+def _open_loop_process(urls: list[str], headers: dict[str, str], rate: float, seconds: float, out: mp.Queue) -> None:
+    out.put(asyncio.run(_open_loop(urls, headers, rate, seconds, warmup=1.0)))
+
+
+def open_loop(urls: list[str], headers: dict[str, str], *, rate: float, seconds: float) -> dict[str, float]:
+    """p50, p99 and the largest latency (ms) of requests arriving at `rate` a second (Poisson)."""
+    queue: mp.Queue = mp.Queue()
+    process = mp.Process(target=_open_loop_process, args=(urls, headers, rate, seconds, queue))
+    process.start()
+    latencies, _ = queue.get()
+    process.join()
+    latencies.sort()
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": 1000 * statistics.median(latencies),
+        "p99": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "max": 1000 * latencies[-1],
+    }
 
 
 def _client_process(urls: list[str], headers: dict[str, str], seconds: float, warmup: float, out: mp.Queue) -> None:
@@ -192,6 +245,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=6.0)
     parser.add_argument("--ids", type=int, default=200, help="distinct customers the load cycles through")
     parser.add_argument("--only-360", action="store_true", help="measure only the customer 360 (e.g. to profile it)")
+    parser.add_argument(
+        "--rates", type=float, nargs="*", default=[25, 50, 75, 100], help="open-loop 360 arrival rates (req/s)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="rapport-bench-gateway-"))
     data = folder / "demo"
@@ -272,6 +328,17 @@ def main() -> None:
                         f"{p.service.value} {figures[f'cpu_ms_{i}']:.2f}" for i, p in enumerate(processes)
                     )
                     print(f"  CPU ms per 360 by process: {parts}", flush=True)
+        if args.rates:
+            print("\n| customer 360, open loop (Poisson arrivals) | req/s | p50 ms | p99 ms | max ms |")
+            print("| --- | --- | --- | --- | --- |")
+        for rate in args.rates:
+            targets = [f"{gateway.url}/api/v1/customers/{i}/360" for i in ids]
+            figures = open_loop(targets, bearer, rate=rate, seconds=max(args.duration, 10.0))
+            print(
+                f"| {rate:g} a second | {figures['rps']:,.0f} | {figures['p50']:.2f} | {figures['p99']:.2f}"
+                f" | {figures['max']:.2f} |",
+                flush=True,
+            )
         compared = asyncio.run(_compare_clients(customers.url, ids, concurrency=8, seconds=args.duration))
         print(
             f"upstream client, direct GET customer, 8 concurrent, one process: httpx {compared['httpx']:,.0f} req/s, aiohttp {compared['aiohttp']:,.0f} req/s"

@@ -3,6 +3,7 @@ health/readiness probes, database engine and migrations on start-up."""
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -30,6 +31,14 @@ from rapport.routing import KitRoute
 log = logging.getLogger("rapport.service")
 
 ExtraLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def _freeze_startup_objects() -> None:
+    """Move everything alive after start-up (modules, models, vocabularies) out of the garbage collector's
+    reach: a full collection walked them all, a pause of 40-150 ms that every request in flight waited for.
+    They live as long as the process, so nothing is lost."""
+    gc.collect()
+    gc.freeze()
 
 
 def _probe_router() -> APIRouter:
@@ -90,9 +99,11 @@ def create_service_app(
         app.state.sessions = make_sessionmaker(app.state.engine)
         try:
             if extra_lifespan is None:
+                _freeze_startup_objects()
                 yield
             else:
                 async with extra_lifespan(app):
+                    _freeze_startup_objects()
                     yield
         finally:
             app.state.engine.dispose()
