@@ -91,10 +91,14 @@ def finish(run: Any, status: RunStatus, *, error: str | None = None) -> None:
         run.progress, run.phase = 100.0, "done"
 
 
+def newest_succeeded(model: Any, *columns: Any) -> Any:
+    """SELECT of the last run of `model` that succeeded (its `columns`, or the whole row)."""
+    chosen = columns or (model,)
+    return select(*chosen).where(model.status == RunStatus.succeeded.value).order_by(model.finished_at.desc()).limit(1)
+
+
 def last_succeeded(session: Session, model: Any) -> Any:
-    return session.scalar(
-        select(model).where(model.status == RunStatus.succeeded.value).order_by(model.finished_at.desc()).limit(1)
-    )
+    return session.scalar(newest_succeeded(model))
 
 
 class RunWorker:

@@ -81,7 +81,7 @@ def existing_customer(
     if request.method == "GET" and getattr(route, "path", None) == PROFILE_ROUTE:
         return profile_customer(session, customer_id)
     if request.method not in ("GET", "HEAD"):
-        customer = _not_erased(store.get_customer_or_raise(session, customer_id))
+        customer = profile_customer(session, customer_id)
         if customer.merged_into is not None:
             survivor = merge.survivor_of(session, customer).id
             raise Conflict(

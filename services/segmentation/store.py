@@ -46,6 +46,9 @@ def list_runs(session: Session, *, limit: int, cursor: str | None) -> tuple[list
     return newest_first(session, select(Run), moment=Run.created_at, row_id=Run.id, limit=limit, cursor=cursor)
 
 
+NO_RUN_YET = "No segmentation run has succeeded yet; start one with POST /v1/runs."
+
+
 def last_successful_run(session: Session) -> Run | None:
     run: Run | None = jobs.last_succeeded(session, Run)
     return run
@@ -53,14 +56,9 @@ def last_successful_run(session: Session) -> Run | None:
 
 def last_run_key_or_raise(session: Session) -> tuple[uuid.UUID, datetime]:
     """Id and as-of time of the last successful run, without loading its summary."""
-    row = session.execute(
-        select(Run.id, Run.as_of)
-        .where(Run.status == RunStatus.succeeded.value)
-        .order_by(Run.finished_at.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(jobs.newest_succeeded(Run, Run.id, Run.as_of)).first()
     if row is None:
-        raise NotFound("No segmentation run has succeeded yet; start one with POST /v1/runs.")
+        raise NotFound(NO_RUN_YET)
     return row[0], row[1]
 
 
@@ -84,7 +82,7 @@ def cluster_rules(session: Session, run_id: uuid.UUID) -> dict[int, list[str]]:
 def last_run_or_raise(session: Session) -> Run:
     run = last_successful_run(session)
     if run is None:
-        raise NotFound("No segmentation run has succeeded yet; start one with POST /v1/runs.")
+        raise NotFound(NO_RUN_YET)
     return run
 
 
