@@ -15,6 +15,7 @@ from rapport.auth import ServiceAuth
 from rapport.deps import SessionDep, SettingsDep, in_one_hop
 from rapport.errors import Invalid
 from rapport.pagination import Limit
+from rapport.periods import Interval, day_range
 from rapport.routing import KitRoute, model_response
 
 from . import idempotency, order_stats, orders, products, search, store, sync
@@ -216,13 +217,10 @@ def get_order_stats(
         date | None, Query(alias="from", description="first day (UTC); default a year before `to`")
     ] = None,
     end: Annotated[date | None, Query(alias="to", description="last day (UTC, included); default today")] = None,
-    interval: order_stats.Interval = "month",
+    interval: Interval = "month",
 ) -> OrderStatsRead:
     """Placed and paid orders and revenue (base currency) per day, week or month, every period listed."""
-    end = end or store.now().date()
-    start = start or end - timedelta(days=364)
-    if start > end:
-        raise Invalid("`from` is after `to`.", errors=[{"loc": "query.from", "msg": "after `to`"}])
+    start, end = day_range(start, end, default_days=365)
     if order_stats.period_count(start, end, interval) > order_stats.MAX_PERIODS:
         raise Invalid(
             f"More than {order_stats.MAX_PERIODS} {interval}s asked for; shorten the range or use a longer interval.",

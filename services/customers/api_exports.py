@@ -10,11 +10,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from rapport.auth import ServiceAuth
+from rapport.db import as_utc
 from rapport.deps import SessionDep, SettingsDep
 from rapport.errors import Invalid
 from rapport.routing import KitRoute
 
-from . import exports, feed, store
+from . import exports, feed
 
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["exports"])
 
@@ -36,12 +37,12 @@ class ChangePage(BaseModel):
 
 
 def _upper_bound(until: datetime | None, as_of: datetime | None) -> datetime | None:
-    if until is not None and as_of is not None and store.as_utc(until) != store.as_utc(as_of):
+    if until is not None and as_of is not None and as_utc(until) != as_utc(as_of):
         raise Invalid(
             "`as_of` is another name for `until`; send one of them.",
             errors=[{"loc": "query.as_of", "msg": "conflicts with until"}],
         )
-    return store.as_utc(until or as_of)
+    return as_utc(until or as_of)
 
 
 _EXPORT_CONTENT: dict[str, Any] = {media: {} for media in exports.MEDIA_TYPES.values()}
@@ -64,7 +65,7 @@ def export(
 ) -> StreamingResponse:
     """Stream customers, order lines or interactions with since <= time < until; the time is when the
     customer became one, the order's placed_at, the interaction's occurred_at (docs/api.md, "Exports")."""
-    start, end = store.as_utc(since), _upper_bound(until, as_of)
+    start, end = as_utc(since), _upper_bound(until, as_of)
     if start is not None and end is not None and start >= end:
         raise Invalid("`since` must be before `until`.", errors=[{"loc": "query.until", "msg": "not after since"}])
     plan = exports.plan(
@@ -89,7 +90,7 @@ def list_changes(
     items = [
         ChangeRead(
             seq=row.seq,
-            occurred_at=store.as_utc(row.occurred_at) or row.occurred_at,
+            occurred_at=as_utc(row.occurred_at) or row.occurred_at,
             entity=row.entity,
             entity_id=row.entity_id,
             kind=row.kind,

@@ -16,12 +16,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
 from rapport.auth import ServiceAuth
-from rapport.db import transaction
+from rapport.db import as_utc, transaction
 from rapport.deps import SessionDep, SettingsDep
 from rapport.pagination import Limit
 from rapport.routing import KitRoute
 
-from . import imports, interactions, store
+from . import imports, interactions
 from .deps import ExistingCustomer, PartnerSource
 from .importing import report, upload
 from .importing.kinds import KINDS
@@ -100,9 +100,9 @@ def _read(job: ImportJob) -> ImportJobRead:
         processed_bytes=done,
         committed_line=job.committed_line,
         error=job.error,
-        created_at=store.as_utc(job.created_at) or job.created_at,
-        started_at=store.as_utc(job.started_at),
-        finished_at=store.as_utc(job.finished_at),
+        created_at=as_utc(job.created_at) or job.created_at,
+        started_at=as_utc(job.started_at),
+        finished_at=as_utc(job.finished_at),
         links={"self": f"/v1/imports/{job.id}", "errors": f"/v1/imports/{job.id}/errors"},
     )
 

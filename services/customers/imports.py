@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from rapport.config import Settings
+from rapport.db import as_utc
 from rapport.errors import Forbidden, Invalid, NotFound, UnsupportedMediaType
 from rapport.pagination import decode_cursor, encode_cursor
 
@@ -99,7 +100,7 @@ def list_jobs(session: Session, *, limit: int, cursor: str | None) -> tuple[list
     next_cursor = None
     if len(rows) > limit:
         last_row = rows[limit - 1]
-        created = store.as_utc(last_row.created_at) or last_row.created_at
+        created = as_utc(last_row.created_at) or last_row.created_at
         next_cursor = encode_cursor([created.isoformat(), str(last_row.id)])
     return rows[:limit], next_cursor
 

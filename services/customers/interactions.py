@@ -26,9 +26,10 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rapport.db import as_utc
 from rapport.pagination import decode_cursor, encode_cursor
 
-from . import cleaning, store
+from . import cleaning
 from .importing import bulk, chunks, lookups
 from .importing import columns as col
 from .importing.files import Block
@@ -184,7 +185,7 @@ def list_for_customer(
             row.id,
             row.customer_id,
             row.type,
-            store.as_utc(row.occurred_at) or row.occurred_at,
+            as_utc(row.occurred_at) or row.occurred_at,
             row.properties or {},
             row.source,
         )
@@ -193,5 +194,5 @@ def list_for_customer(
     next_cursor = None
     if len(found) > limit:
         last = found[limit - 1]
-        next_cursor = encode_cursor([(store.as_utc(last.occurred_at) or last.occurred_at).isoformat(), last.id])
+        next_cursor = encode_cursor([(as_utc(last.occurred_at) or last.occurred_at).isoformat(), last.id])
     return rows, next_cursor

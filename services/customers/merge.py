@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from rapport.db import as_utc
 from rapport.errors import Conflict, Gone, Invalid, NotFound
 
 from . import orders, store
@@ -78,7 +79,7 @@ def _check(survivor_id: uuid.UUID, from_ids: list[uuid.UUID], rows: dict[uuid.UU
 
 
 def _at(value: datetime | None) -> datetime:
-    return store.as_utc(value) or datetime.min.replace(tzinfo=store.now().tzinfo)
+    return as_utc(value) or datetime.min.replace(tzinfo=store.now().tzinfo)
 
 
 def _fill_profile(survivor: Customer, merged: list[Customer]) -> dict[uuid.UUID, list[str]]:

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.orm import Session
 
+from rapport.periods import PANDAS_FREQ, Interval
+
 from .models import Order
 from .orders import COUNTED_STATUSES
 
-Interval = Literal["day", "week", "month"]
-PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}  # weeks start on Monday
 MAX_PERIODS = 1000
 CENT = Decimal("0.01")
 
 
 def period_count(start: date, end: date, interval: Interval) -> int:
-    return len(pd.period_range(start, end, freq=PERIODS[interval]))
+    return len(pd.period_range(start, end, freq=PANDAS_FREQ[interval]))
 
 
 def _utc_day(session: Session) -> Any:
@@ -42,7 +42,7 @@ def orders_per_period(session: Session, *, start: date, end: date, interval: Int
         .where(Order.placed_at >= begin, Order.placed_at < stop, Order.status.in_(COUNTED_STATUSES))
         .group_by(day)
     )
-    freq = PERIODS[interval]
+    freq = PANDAS_FREQ[interval]
     periods = list(pd.period_range(start, end, freq=freq))
     counts = dict.fromkeys(periods, 0)
     revenues = dict.fromkeys(periods, Decimal(0))

@@ -19,7 +19,7 @@ from sqlalchemy import Uuid, any_, bindparam, delete, func, insert, or_, select,
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from rapport.db import bulk_insert
+from rapport.db import as_utc, bulk_insert
 from rapport.errors import NotFound
 
 from . import cleaning, schemas, store
@@ -111,7 +111,7 @@ def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, 
             found[(order.source, order.external_id)] = {
                 "id": order.id,
                 "customer_id": order.customer_id,
-                "placed_at": store.as_utc(order.placed_at),
+                "placed_at": as_utc(order.placed_at),
                 "channel": order.channel,
                 "currency": order.currency,
                 "status": order.status,
@@ -320,7 +320,7 @@ def to_read(session: Session, orders: Sequence[Any]) -> list[schemas.OrderRead]:
             source=o.source,
             external_id=o.external_id,
             customer_id=o.customer_id,
-            placed_at=store.as_utc(o.placed_at) or o.placed_at,
+            placed_at=as_utc(o.placed_at) or o.placed_at,
             channel=o.channel,
             currency=o.currency,
             status=schemas.OrderStatus(o.status),

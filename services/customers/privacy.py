@@ -30,6 +30,8 @@ import orjson
 from sqlalchemy import String, cast, delete, insert, literal, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from rapport.db import as_utc
+
 from . import merge, orders, store
 from .models import (
     AuditRecord,
@@ -186,7 +188,7 @@ def _keyset(session: Session, query: Any, key: Any) -> Iterator[list[Any]]:
 
 
 def _row(obj: Any, columns: Sequence[str]) -> dict[str, Any]:
-    return {name: store.as_utc(v) if isinstance(v, datetime) else v for name in columns for v in [getattr(obj, name)]}
+    return {name: as_utc(v) if isinstance(v, datetime) else v for name in columns for v in [getattr(obj, name)]}
 
 
 def export_chunks(sessions: sessionmaker[Session], customer_id: uuid.UUID, *, currency: str) -> Iterator[bytes]:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from rapport.db import bulk_insert
+from rapport.db import as_utc, bulk_insert
 from rapport.errors import Conflict, NotFound
 from rapport.pagination import decode_cursor, encode_cursor
 
@@ -35,13 +35,6 @@ CONSENTS = ("email", "sms", "personalisation")
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every datetime leaving the store is aware UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def get_customer_or_raise(session: Session, customer_id: uuid.UUID) -> Customer:

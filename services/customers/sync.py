@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from rapport.db import bulk_insert
+from rapport.db import as_utc, bulk_insert
 from rapport.errors import validation_errors
 
 from . import cleaning, store
@@ -215,7 +215,7 @@ def _validate_customers(
 
 def _stored(value: Any) -> Any:
     # SQLite hands back naive UTC datetimes; cleaned values are aware, so compare both as aware UTC.
-    return store.as_utc(value) if isinstance(value, datetime) else value
+    return as_utc(value) if isinstance(value, datetime) else value
 
 
 def changed_columns(

@@ -14,6 +14,7 @@ from rapport.db import as_utc
 from rapport.deps import SessionDep, SettingsDep, in_one_hop
 from rapport.errors import Invalid
 from rapport.pagination import Limit, Page
+from rapport.periods import Interval, day_range
 from rapport.routing import KitRoute, model_response
 
 from . import ingest, stats, store, summary, textmining
@@ -38,7 +39,6 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/v1", route_class=KitRoute, dependencies=[ServiceAuth], tags=["feedback"])
-Interval = Literal["day", "week", "month"]
 GroupBy = Literal["channel", "aspect", "tier", "segment"]
 From = Annotated[date | None, Query(alias="from", description="first day (UTC), default 30 days before `to`")]
 To = Annotated[date | None, Query(alias="to", description="last day (UTC, included), default today")]
@@ -156,21 +156,12 @@ def get_feedback(feedback_id: uuid.UUID, session: SessionDep) -> FeedbackRead:
     return feedback_reads(session, [store.get_feedback_or_raise(session, feedback_id)])[0]
 
 
-def period(start: date | None, end: date | None, *, default_days: int = 30) -> tuple[date, date]:
-    """The [start, end] days asked for, defaulting to the last `default_days` days; 422 when reversed."""
-    end = end or store.now().date()
-    start = start or end - timedelta(days=default_days - 1)
-    if start > end:
-        raise Invalid("`from` is after `to`.", errors=[{"loc": "query.from", "msg": "after `to`"}])
-    return start, end
-
-
 @router.get("/stats", response_model=StatsRead)
 def get_stats(
     session: SessionDep, start: From = None, end: To = None, interval: Interval = "day", by: GroupBy | None = None
 ) -> StatsRead:
     """NPS, CSAT, volume, mean sentiment and share negative per period (and group), with the top complaints."""
-    first, last = period(start, end)
+    first, last = day_range(start, end, default_days=30)
     daily = stats.daily_sums(session, start=first, end=last, by=by)
     overall = stats.daily_sums(session, start=first, end=last, by=None) if by == "aspect" else daily
     return StatsRead(
@@ -214,7 +205,7 @@ def _period_texts(
     session: SessionDep, start: date | None, end: date | None, *, default_days: int, sample: int
 ) -> list[tuple[str, str]]:
     """The newest `sample` (text, language) pairs of the days asked for."""
-    first, last = period(start, end, default_days=default_days)
+    first, last = day_range(start, end, default_days=default_days)
     after = last + timedelta(days=1)
     return store.texts_between(
         session,

@@ -14,6 +14,8 @@ import pandas as pd
 from sqlalchemy import Integer, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from rapport.periods import PANDAS_FREQ
+
 from .models import AspectMention, Feedback
 
 SUM_COLUMNS = (
@@ -29,8 +31,6 @@ SUM_COLUMNS = (
     "negative",
     "labelled",
 )
-# pandas period of each interval; a week runs Monday to Sunday.
-PERIODS = {"day": "D", "week": "W-SUN", "month": "M"}
 GROUPS = ("channel", "aspect", "tier", "segment")
 
 
@@ -99,7 +99,7 @@ def series(daily: pd.DataFrame, *, interval: str) -> list[dict[str, Any]]:
     if daily.empty:
         return []
     frame = daily.copy()
-    frame["period"] = frame["day"].dt.to_period(PERIODS[interval]).dt.start_time
+    frame["period"] = frame["day"].dt.to_period(PANDAS_FREQ[interval]).dt.start_time
     sums = frame.groupby(["period", "grp"], dropna=False)[list(SUM_COLUMNS)].sum()
     table = rates(sums).reset_index()
     return [_clean(row) for row in table.to_dict("records")]

@@ -19,7 +19,8 @@ from sqlalchemy import ColumnElement, any_, bindparam, column, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from .. import store
+from rapport.db import as_utc
+
 from ..cleaning.dates import EPOCH
 from ..models import Customer, Identity, Order, OrderItem
 from . import bulk
@@ -105,7 +106,7 @@ def stored_orders(session: Session, *, source: str, external_ids: Sequence[str])
 
 
 def _micros(moment: datetime) -> int:
-    aware = store.as_utc(moment)
+    aware = as_utc(moment)
     assert aware is not None
     return (aware - EPOCH) // _MICRO
 
