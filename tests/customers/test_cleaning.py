@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.customers import cleaning
+from services.customers.cleaning.e164 import fast_e164
 
 pytestmark = pytest.mark.database_independent
 
@@ -164,6 +166,74 @@ def test_normalise_phone_refuses_an_unknown_region_as_a_caller_bug() -> None:
     with pytest.raises(ValueError, match="unknown phone region") as caught:
         cleaning.normalise_phone("138 1234 5678", default_region="XX")
     assert not isinstance(caught.value, cleaning.CleaningError)
+
+
+def _phonenumbers_e164(dialled: str, region: str) -> str | None:
+    """What phonenumbers itself makes of `dialled`: the E.164 form of a valid number without extension."""
+    try:
+        number = phonenumbers.parse(dialled, region)
+    except phonenumbers.NumberParseException:
+        return None
+    valid = phonenumbers.is_valid_number(number) and not number.extension
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if valid else None
+
+
+def _written_numbers(rng: random.Random) -> list[tuple[str, str]]:
+    """Every region's example numbers in three formats, each also with digits changed, dropped or added,
+    read from its own region and from others: valid and invalid numbers in every region's shapes."""
+    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
+    kinds = [phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE]
+    cases = []
+    for region in regions:
+        for kind in kinds:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            for style in _PHONE_FORMATS[:3]:
+                written = phonenumbers.format_number(example, style)
+                digits = [i for i, char in enumerate(written) if char.isdigit()]
+                variants = [written]
+                for _ in range(4):
+                    chars, at = list(written), rng.choice(digits)
+                    edit = rng.choice(["change", "drop", "add"])
+                    if edit == "change":
+                        chars[at] = str(rng.randrange(10))
+                    elif edit == "drop":
+                        del chars[at]
+                    else:
+                        chars.insert(at, str(rng.randrange(10)))
+                    variants.append("".join(chars))
+                for variant in variants:
+                    cases += [(variant, region), (variant, rng.choice(regions)), (variant, "CN")]
+    return cases
+
+
+def test_fast_e164_answers_only_as_phonenumbers_does() -> None:
+    """The fast path's every answer is phonenumbers' answer, over every region's numbers and near misses."""
+    cases = _written_numbers(random.Random(7))
+    answered = [(written, region, fast) for written, region in cases if (fast := fast_e164(written, region))]
+    assert [(w, r, f) for w, r, f in answered if f != _phonenumbers_e164(w, r)] == []
+    assert len(answered) > len(cases) / 5  # it does answer: a fifth of these, most of them not valid
+
+
+@given(
+    st.text(alphabet="0123456789 ()-.+", min_size=1, max_size=20),
+    st.sampled_from(["CN", "US", "GB", "DE", "FR", "IN", "AU", "HK"]),
+)
+def test_fast_e164_agrees_with_phonenumbers_on_any_digits(dialled: str, region: str) -> None:
+    fast = fast_e164(dialled, region)
+    assert fast is None or fast == _phonenumbers_e164(dialled, region)
+
+
+@pytest.mark.parametrize("region", ["CN", "US", "GB", "DE", "FR", "IN"])
+def test_fast_e164_covers_the_common_shapes_of_valid_numbers(region: str) -> None:
+    kinds = [phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE]
+    for kind in kinds:
+        example = phonenumbers.example_number_for_type(region, kind)
+        assert example is not None
+        for style in _PHONE_FORMATS[:3]:
+            written = phonenumbers.format_number(example, style)
+            assert fast_e164(written, region) == _phonenumbers_e164(written, region), (written, region)
 
 
 # --- dates ----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
-from . import errors, text
+from . import e164, errors, text
 
 # phonenumbers' region codes: ISO 3166-1 alpha-2 plus "001" for non-geographic numbers, which is no country.
 REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS) - {"001"}
@@ -114,6 +114,9 @@ def normalise_phone(
     dialled = text.clean_text(value, field=field)
     if dialled is None:
         return None
+    fast = e164.fast_e164(dialled, regions[0])
+    if fast is not None:
+        return fast
     number = None
     for region in regions:
         number = _valid_number(dialled, region)
