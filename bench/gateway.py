@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp
 import httpx
 
+from bench.cpu import cpu_seconds, idle_cpu
 from gateway import keys
 from gateway.models import Role
 from rapport import migrations
@@ -126,23 +127,6 @@ def open_loop(urls: list[str], headers: dict[str, str], *, rate: float, seconds:
 
 def _client_process(urls: list[str], headers: dict[str, str], seconds: float, warmup: float, out: mp.Queue) -> None:
     out.put(asyncio.run(_client_loop(urls, headers, seconds, warmup)))
-
-
-def cpu_seconds(pids: list[int]) -> list[float]:
-    """User + system CPU seconds each process has used so far (Linux /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    used = []
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        used.append((int(fields[11]) + int(fields[12])) / ticks)  # utime, stime
-    return used
-
-
-def idle_cpu(pids: list[int], seconds: float = 5.0) -> list[float]:
-    """CPU seconds per second each process uses with no requests (its background pollers)."""
-    before = cpu_seconds(pids)
-    time.sleep(seconds)
-    return [(after - start) / seconds for start, after in zip(before, cpu_seconds(pids), strict=True)]
 
 
 def load(

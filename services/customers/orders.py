@@ -19,7 +19,7 @@ from sqlalchemy import Uuid, any_, bindparam, delete, func, insert, or_, select,
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from rapport.db import as_utc, bulk_insert
+from rapport.db import as_utc, bulk_insert, plan_for_current_sizes
 from rapport.errors import NotFound
 
 from . import cleaning, schemas, store
@@ -148,6 +148,7 @@ def upsert_orders(
     """Create or update one order per record by (source, external_id); refreshes purchase facts."""
     batch = Batch(len(records))
     valid = _validate(records, batch, fx_rates=fx_rates, partner_source=partner_source)
+    plan_for_current_sizes(session)
     owners = store.identity_owners(session, [order.customer_ref for order in valid])
     survivors = store.current_profiles(session, set(owners.values()))
     existing = _existing(session, [(o.header["source"], o.header["external_id"]) for o in valid])

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from rapport.db import as_utc, bulk_insert
+from rapport.db import as_utc, bulk_insert, plan_for_current_sizes
 from rapport.errors import validation_errors
 
 from . import cleaning, store
@@ -239,12 +239,29 @@ def changed_columns(
     return changes
 
 
+_NEW_PROFILE: dict[str, Any] = dict.fromkeys(store.PROFILE_FIELDS)
+
+
+def new_customer_columns(
+    fields: Mapping[str, Any], consents: Mapping[str, bool | None], stamp: datetime
+) -> dict[str, Any]:
+    """The profile columns of a new customer: `changed_columns` against an empty profile, without the
+    comparisons (a bulk load creates a million of these)."""
+    row = _NEW_PROFILE | dict(fields)
+    row["attributes"] = {key: item for key, item in (fields.get("attributes") or {}).items() if item is not None}
+    for name in store.CONSENTS:  # every row the same keys, so a batch is written without reshaping
+        granted = consents.get(name)
+        row[f"consent_{name}"], row[f"consent_{name}_at"] = granted, None if granted is None else stamp
+    return row
+
+
 def upsert_customers(
     session: Session, records: Sequence[Any], *, default_region: str, partner_source: str | None = None
 ) -> list[RecordResult]:
     """Create or update one customer per record, keyed by its (source, external_id) identity."""
     batch = Batch(len(records))
     valid = _validate_customers(records, batch, default_region=default_region, partner_source=partner_source)
+    plan_for_current_sizes(session)
     write_customers(session, valid, batch)
     return batch.ordered()
 
@@ -263,9 +280,7 @@ def write_customers(session: Session, valid: Sequence[CleanCustomer], batch: Bat
         owner = owners.get((record.source, record.external_id))
         if owner is None:
             customer_id = uuid.uuid4()
-            row: dict[str, Any] = {name: None for name in store.PROFILE_FIELDS} | {"attributes": {}}
-            row |= changed_columns(row, record.fields, record.consents, stamp)
-            row |= {
+            row = new_customer_columns(record.fields, record.consents, stamp) | {
                 "id": customer_id,
                 "created_at": stamp,
                 "updated_at": stamp,

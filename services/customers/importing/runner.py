@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rapport.config import Service, Settings
-from rapport.db import make_engine, make_sessionmaker, transaction
+from rapport.db import make_engine, make_sessionmaker, plan_for_current_sizes, transaction
 
 from .. import imports
 from . import chunks, files
@@ -186,6 +186,7 @@ class ImportRunner:
                 with transaction(self.sessions) as session:
                     # Progress first: on SQLite this takes the write lock before the chunk reads anything.
                     imports.set_progress(session, job.id, offset=block.end_offset, line=block.end_line)
+                    plan_for_current_sizes(session)
                     outcome = job.kind.write(session, prepared, job.context)
                     imports.add_counts(session, job.id, processed=outcome.processed, failed=len(outcome.failures))
                     report.append(outcome.failures)
