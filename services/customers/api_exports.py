@@ -90,7 +90,7 @@ def list_changes(
     items = [
         ChangeRead(
             seq=row.seq,
-            occurred_at=as_utc(row.occurred_at) or row.occurred_at,
+            occurred_at=as_utc(row.occurred_at),
             entity=row.entity,
             entity_id=row.entity_id,
             kind=row.kind,

@@ -100,7 +100,7 @@ def _read(job: ImportJob) -> ImportJobRead:
         processed_bytes=done,
         committed_line=job.committed_line,
         error=job.error,
-        created_at=as_utc(job.created_at) or job.created_at,
+        created_at=as_utc(job.created_at),
         started_at=as_utc(job.started_at),
         finished_at=as_utc(job.finished_at),
         links={"self": f"/v1/imports/{job.id}", "errors": f"/v1/imports/{job.id}/errors"},

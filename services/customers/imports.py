@@ -100,7 +100,7 @@ def list_jobs(session: Session, *, limit: int, cursor: str | None) -> tuple[list
     next_cursor = None
     if len(rows) > limit:
         last_row = rows[limit - 1]
-        created = as_utc(last_row.created_at) or last_row.created_at
+        created = as_utc(last_row.created_at)
         next_cursor = encode_cursor([created.isoformat(), str(last_row.id)])
     return rows[:limit], next_cursor
 

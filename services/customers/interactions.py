@@ -185,7 +185,7 @@ def list_for_customer(
             row.id,
             row.customer_id,
             row.type,
-            as_utc(row.occurred_at) or row.occurred_at,
+            as_utc(row.occurred_at),
             row.properties or {},
             row.source,
         )
@@ -194,5 +194,5 @@ def list_for_customer(
     next_cursor = None
     if len(found) > limit:
         last = found[limit - 1]
-        next_cursor = encode_cursor([(as_utc(last.occurred_at) or last.occurred_at).isoformat(), last.id])
+        next_cursor = encode_cursor([as_utc(last.occurred_at).isoformat(), last.id])
     return rows, next_cursor

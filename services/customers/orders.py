@@ -321,7 +321,7 @@ def to_read(session: Session, orders: Sequence[Any]) -> list[schemas.OrderRead]:
             source=o.source,
             external_id=o.external_id,
             customer_id=o.customer_id,
-            placed_at=as_utc(o.placed_at) or o.placed_at,
+            placed_at=as_utc(o.placed_at),
             channel=o.channel,
             currency=o.currency,
             status=schemas.OrderStatus(o.status),

@@ -102,8 +102,8 @@ def to_read(session: Session, customers: Sequence[Customer], *, currency: str) -
                 total_spent=c.total_spent,
                 currency=currency,
             ),
-            created_at=as_utc(c.created_at) or c.created_at,
-            updated_at=as_utc(c.updated_at) or c.updated_at,
+            created_at=as_utc(c.created_at),
+            updated_at=as_utc(c.updated_at),
             version=c.version,
             merged_into=c.merged_into,
         )

@@ -9,10 +9,10 @@ patterns, which this module compiles once per region from the library's metadata
 and number types, with their possible lengths, as `phonenumbers._number_type_helper` reads them).
 
 `fast_e164` is a pure shortcut: it answers only where phonenumbers' answer is certain to be the same,
-and None everywhere else (carrier codes, transform rules, international dialling prefixes, leading
-zeros, regions that share a country code behind leading digits, anything that does not look valid), so
-the caller falls back to phonenumbers, which also words the error. tests/customers/test_cleaning.py
-checks with hypothesis that every answer equals phonenumbers' answer.
+and None everywhere else (transform rules, international dialling prefixes, regions that share a
+country code behind leading digits, anything that does not look valid), so the caller falls back to
+phonenumbers, which also words the error. tests/customers/test_cleaning.py checks every answer against
+phonenumbers over every region's example numbers and near misses, and with hypothesis on digit strings.
 """
 
 from __future__ import annotations

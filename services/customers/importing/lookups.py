@@ -106,9 +106,7 @@ def stored_orders(session: Session, *, source: str, external_ids: Sequence[str])
 
 
 def _micros(moment: datetime) -> int:
-    aware = as_utc(moment)
-    assert aware is not None
-    return (aware - EPOCH) // _MICRO
+    return (as_utc(moment) - EPOCH) // _MICRO
 
 
 def stored_items(session: Session, order_ids: Sequence[int]) -> pd.DataFrame:
