@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from rapport.db import as_utc, bulk_insert
+from rapport.db import as_utc, bulk_insert, read_rows
 from rapport.errors import Conflict, NotFound
 from rapport.pagination import decode_cursor, encode_cursor
 
@@ -45,20 +45,28 @@ def get_customer_or_raise(session: Session, customer_id: uuid.UUID) -> Customer:
     return customer
 
 
-def _among(column: Any, ids: Sequence[uuid.UUID]) -> Any:
-    # One id (a profile read) as `=`: an IN list is re-rendered for its length on every execution.
-    return column == ids[0] if len(ids) == 1 else column.in_(ids)
+def _of_customers(key: Any, *columns: Any, order_by: tuple[Any, ...]) -> tuple[Select[Any], Select[Any]]:
+    """`columns` of one customer's rows and of many customers' rows, built once (see `read_rows`). One id
+    (a profile read) compares with `=`; many with an expanding IN, rendered for the list's length."""
+    query = select(key, *columns).order_by(*order_by)
+    return query.where(key == bindparam("id")), query.where(key.in_(bindparam("ids", expanding=True)))
+
+
+def _rows_of(session: Session, statements: tuple[Select[Any], Select[Any]], ids: Sequence[uuid.UUID]) -> Any:
+    one, many = statements
+    return read_rows(session, one, id=ids[0]) if len(ids) == 1 else read_rows(session, many, ids=list(ids))
+
+
+_TAGS = _of_customers(CustomerTag.customer_id, CustomerTag.tag, order_by=(CustomerTag.tag,))
+_IDENTITIES = _of_customers(
+    Identity.customer_id, Identity.source, Identity.external_id, order_by=(Identity.source, Identity.external_id)
+)
 
 
 def tags_of(session: Session, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     found: dict[uuid.UUID, list[str]] = defaultdict(list)
     if customer_ids:
-        rows = session.execute(
-            select(CustomerTag.customer_id, CustomerTag.tag)
-            .where(_among(CustomerTag.customer_id, customer_ids))
-            .order_by(CustomerTag.tag)
-        )
-        for customer_id, tag in rows:
+        for customer_id, tag in _rows_of(session, _TAGS, customer_ids):
             found[customer_id].append(tag)
     return found
 
@@ -66,12 +74,7 @@ def tags_of(session: Session, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UU
 def identities_of(session: Session, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[schemas.IdentityRef]]:
     found: dict[uuid.UUID, list[schemas.IdentityRef]] = defaultdict(list)
     if customer_ids:
-        rows = session.execute(
-            select(Identity.customer_id, Identity.source, Identity.external_id)
-            .where(_among(Identity.customer_id, customer_ids))
-            .order_by(Identity.source, Identity.external_id)
-        )
-        for customer_id, source, external_id in rows:
+        for customer_id, source, external_id in _rows_of(session, _IDENTITIES, customer_ids):
             found[customer_id].append(schemas.IdentityRef(source=source, external_id=external_id))
     return found
 

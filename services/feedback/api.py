@@ -227,9 +227,9 @@ async def get_customer_summary(
 
 
 def _summary(session: Session, customer_id: str, alerts: int) -> CustomerSummary:
-    recent, _ = store.list_feedback(session, limit=5, cursor=None, customer_id=customer_id)
+    recent = store.newest_feedback_of(session, customer_id, limit=5)
     fields = summary.customer_summary(session, customer_id) | {"recent": feedback_reads(session, recent)}
     if alerts == 0:
         return CustomerSummary(**fields)
-    open_alerts, _ = store.list_alerts(session, limit=alerts, cursor=None, status="open", customer_id=customer_id)
+    open_alerts = store.open_alerts_of(session, customer_id, limit=alerts)
     return CustomerSummaryWithAlerts(**fields, alerts=[alert_read(alert) for alert in open_alerts])

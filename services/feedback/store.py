@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from rapport.errors import NotFound
 from rapport.pagination import newest_first
 
 from .models import Alert, AspectMention, Delivery, Feedback, Webhook
+from .schemas import AlertStatus
 
 
 def now() -> datetime:
@@ -55,13 +56,43 @@ def get_feedback_or_raise(session: Session, feedback_id: uuid.UUID) -> Feedback:
     return feedback
 
 
+_ASPECTS_OF = (
+    select(AspectMention)
+    .where(AspectMention.feedback_id.in_(bindparam("ids", expanding=True)))
+    .order_by(AspectMention.aspect)
+)
+
+
 def aspects_of(session: Session, feedback_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[AspectMention]]:
     found: dict[uuid.UUID, list[AspectMention]] = {fid: [] for fid in feedback_ids}
     if feedback_ids:
-        query = select(AspectMention).where(AspectMention.feedback_id.in_(feedback_ids))
-        for mention in session.scalars(query.order_by(AspectMention.aspect)):
+        for mention in session.scalars(_ASPECTS_OF, {"ids": list(feedback_ids)}):
             found[mention.feedback_id].append(mention)
     return found
+
+
+# The first page of a customer's feedback and open alerts, in `newest_first`'s order, built once: the
+# customer 360 reads both on every view, and building a select costs more than running it.
+_CUSTOMER_FEEDBACK = (
+    select(Feedback)
+    .where(Feedback.customer_id == bindparam("customer_id"))
+    .order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
+    .limit(bindparam("limit"))
+)
+_CUSTOMER_OPEN_ALERTS = (
+    select(Alert)
+    .where(Alert.customer_id == bindparam("customer_id"), Alert.status == AlertStatus.open.value)
+    .order_by(Alert.created_at.desc(), Alert.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def newest_feedback_of(session: Session, customer_id: str, *, limit: int) -> list[Feedback]:
+    return list(session.scalars(_CUSTOMER_FEEDBACK, {"customer_id": customer_id, "limit": limit}))
+
+
+def open_alerts_of(session: Session, customer_id: str, *, limit: int) -> list[Alert]:
+    return list(session.scalars(_CUSTOMER_OPEN_ALERTS, {"customer_id": customer_id, "limit": limit}))
 
 
 def list_feedback(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Select, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from rapport.db import as_utc
+from rapport.db import as_utc, read_rows
 
 from . import stats
 from .models import Alert, AspectMention, Feedback
@@ -66,10 +66,10 @@ def customer_summary(session: Session, customer_id: str) -> dict[str, Any]:
     """Aggregates over every piece of feedback of the customer (zero counts for one who never gave any),
     in two queries."""
     params = {"customer_id": customer_id}
-    row = session.execute(_FIGURES, params).one()
+    row = read_rows(session, _FIGURES, **params)[0]
     count, first_at, last_at, promoters, detractors, nps_n, csat, sentiment, negative, labelled, latest, alerts = row
     counts: dict[str, dict[str, int]] = {"channel": {}, "aspect": {}}
-    for kind, key, n in session.execute(_COUNTS, params):
+    for kind, key, n in read_rows(session, _COUNTS, **params):
         counts[kind][str(key)] = int(n)
     return {
         "customer_id": customer_id,

@@ -137,15 +137,15 @@ def _scores(session: Session, customers: ServiceClient, customer_id: str) -> Sco
             segment_name=rfm.SEGMENT_NAMES[rfm.NO_PURCHASES],
             suggested_action=rfm.SEGMENT_ACTIONS[rfm.NO_PURCHASES],
         )
-    values = {c.name: getattr(row, c.name) for c in CustomerScore.__table__.columns}
-    reasons = [churn.REASONS[key] for key in (row.churn_reasons or "").split(",") if key in churn.REASONS]
+    reasons = [churn.REASONS[key] for key in (row["churn_reasons"] or "").split(",") if key in churn.REASONS]
+    cluster = row["cluster"]
     return ScoresRead(
-        **values | {"churn_reasons": reasons},
+        **row | {"churn_reasons": reasons},
         as_of=as_of,
         scored=True,
-        segment_name=rfm.SEGMENT_NAMES.get(row.segment or ""),
-        suggested_action=rfm.SEGMENT_ACTIONS.get(row.segment or ""),
-        cluster_rules=store.cluster_rules(session, run_id).get(row.cluster, []) if row.cluster is not None else [],
+        segment_name=rfm.SEGMENT_NAMES.get(row["segment"] or ""),
+        suggested_action=rfm.SEGMENT_ACTIONS.get(row["segment"] or ""),
+        cluster_rules=store.cluster_rules(session, run_id).get(cluster, []) if cluster is not None else [],
     )
 
 

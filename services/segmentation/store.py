@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from rapport import filters, jobs
-from rapport.db import bulk_insert_frame
+from rapport.db import bulk_insert_frame, read_rows
 from rapport.errors import NotFound
 from rapport.jobs import RunStatus
 from rapport.pagination import decode_cursor, encode_cursor, newest_first
@@ -54,12 +54,19 @@ def last_successful_run(session: Session) -> Run | None:
     return run
 
 
+# Built once: the customer 360 reads a customer's scores on every view (see `read_rows`).
+_LAST_RUN_KEY = jobs.newest_succeeded(Run, Run.id, Run.as_of)
+_SCORES = select(CustomerScore.__table__).where(
+    CustomerScore.run_id == bindparam("run_id"), CustomerScore.customer_id == bindparam("customer_id")
+)
+
+
 def last_run_key_or_raise(session: Session) -> tuple[uuid.UUID, datetime]:
     """Id and as-of time of the last successful run, without loading its summary."""
-    row = session.execute(jobs.newest_succeeded(Run, Run.id, Run.as_of)).first()
-    if row is None:
+    rows = read_rows(session, _LAST_RUN_KEY)
+    if not rows:
         raise NotFound(NO_RUN_YET)
-    return row[0], row[1]
+    return rows[0][0], rows[0][1]
 
 
 # A succeeded run's summary is written once, with its status: its cluster rules can be kept per run id.
@@ -109,8 +116,10 @@ def prune_old_scores(session: Session) -> None:
 # --- scores and members ------------------------------------------------------------------------------------
 
 
-def get_scores(session: Session, run_id: uuid.UUID, customer_id: str) -> CustomerScore | None:
-    return session.get(CustomerScore, (run_id, customer_id))
+def get_scores(session: Session, run_id: uuid.UUID, customer_id: str) -> dict[str, Any] | None:
+    """The customer's row of scores in the run, by column name; None if the run did not see them."""
+    rows = read_rows(session, _SCORES, run_id=run_id, customer_id=customer_id)
+    return rows[0]._asdict() if rows else None
 
 
 def get_value_scores(session: Session, run_id: uuid.UUID, customer_ids: Sequence[str]) -> list[CustomerScore]:

@@ -135,7 +135,8 @@ def test_a_profile_can_carry_its_most_recent_orders(api: httpx.Client) -> None:
             "customer": {"source": "shop", "external_id": "recent-1"},
             "placed_at": f"2024-05-{day:02d}T10:00:00Z",
             "currency": "USD",
-            "items": [{"sku": "SKU-1", "quantity": 1, "unit_price": "10.00"}],
+            # One item more each day: the recent orders are read joined to their items.
+            "items": [{"sku": f"SKU-{line}", "quantity": line, "unit_price": "10.00"} for line in range(1, day + 1)],
         }
         for day in (3, 1, 2)
     ]
@@ -145,7 +146,13 @@ def test_a_profile_can_carry_its_most_recent_orders(api: httpx.Client) -> None:
     with_orders = api.get(url, params={"recent_orders": 2})
     assert with_orders.status_code == 200, with_orders.text
     body = with_orders.json()
-    assert [o["external_id"] for o in body.pop("recent_orders")] == ["recent-order-3", "recent-order-2"]
+    recent = body.pop("recent_orders")
+    assert [o["external_id"] for o in recent] == ["recent-order-3", "recent-order-2"]
+    assert [[(i["line"], i["sku"], i["line_total"]) for i in o["items"]] for o in recent] == [
+        [(1, "SKU-1", "10.00"), (2, "SKU-2", "20.00"), (3, "SKU-3", "30.00")],
+        [(1, "SKU-1", "10.00"), (2, "SKU-2", "20.00")],
+    ]
+    assert [o["total"] for o in recent] == ["60.00", "30.00"]
     assert body == api.get(url).json()  # otherwise the same profile, and no `recent_orders` unless asked
     assert "recent_orders" not in api.get(url).json()
     assert with_orders.headers["ETag"] == api.get(url).headers["ETag"]
