@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Unpack, overload
+from typing import Any, overload
 
 from sqlalchemy import Engine, Executable, MetaData, Row, create_engine, event, insert, make_url, text
 from sqlalchemy.engine import URL
@@ -147,7 +147,7 @@ def plan_for_current_sizes(session: Session) -> None:
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
-def read_rows(session: Session, statement: Executable, **params: Any) -> Sequence[Row[Unpack[tuple[Any, ...]]]]:
+def read_rows(session: Session, statement: Executable, **params: Any) -> Sequence[Row[*tuple[Any, ...]]]:
     """The rows of a prebuilt Core `statement` (bound parameters in `params`), run in the session's
     transaction on its connection.
 

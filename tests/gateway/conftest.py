@@ -1,6 +1,6 @@
-"""Gateway test fixtures: the real customers, segmentation and recommendation services over a small demo
-data set, a stand-in feedback service, one gateway database holding a key per role, and a factory of
-gateway processes (each test that needs other settings starts its own)."""
+"""Gateway test fixtures: the real customers, segmentation, recommendation and feedback services over a
+small demo data set, one gateway database holding a key per role, and a factory of gateway processes
+(each test that needs other settings starts its own)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ from rapport.db import make_engine, make_sessionmaker
 from rapport.demo import generate
 from rapport.http import ServiceClient
 from services.customers import demo as customers_demo
+from services.feedback import train as feedback_train
+from services.feedback.client import FeedbackClient
 from services.recommendation import demo as recommendation_demo
 from services.segmentation import demo as segmentation_demo
 from tests.conftest import _database_factory
-from tests.gateway.fakes import FakeServer, fake_app
+from tests.feedback.support import DATA_DIR, MODEL_DIR
 from tests.support import TOKEN_HEADERS, ServiceProcess, start_service
 
 PARTNER_SOURCE = "acme"
@@ -40,6 +42,7 @@ class Platform:
     secrets: dict[str, str]  # role (or "revoked") -> secret
     key_ids: dict[str, str]
     demo_customer_ids: list[str] = field(default_factory=list)
+    complained: list[str] = field(default_factory=list)  # demo customers whose complaint raised an open alert
 
     def headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.secrets[role]}"}
@@ -65,7 +68,7 @@ def platform(gateway_databases: Callable[[str], str], tmp_path_factory: pytest.T
     data = tmp_path_factory.mktemp("gateway-demo")
     generate(data, customers=300, seed=11, fmt="csv")
     started: list[ServiceProcess] = []
-    feedback = FakeServer(fake_app("feedback")).start()
+    feedback_train.load_or_train(MODEL_DIR, DATA_DIR)
     try:
         customers = start_service(Service.customers, gateway_databases("customers"), var_dir=var_dir)
         started.append(customers)
@@ -75,14 +78,24 @@ def platform(gateway_databases: Callable[[str], str], tmp_path_factory: pytest.T
                     service, gateway_databases(service.value), var_dir=var_dir, RAPPORT_CUSTOMERS_URL=customers.url
                 )
             )
-        urls = {process.service: process.url for process in started} | {Service.feedback: feedback.url}
+        urls = {process.service: process.url for process in started}
         with ServiceClient(customers.url, token=TOKEN_HEADERS["X-Service-Token"], timeout=120) as client:
             customers_demo.load(client, data)
             ids = [row["id"] for row in client.get("/v1/customers", params={"limit": 20}).json()["items"]]
         _train(urls, data)
+        feedback = start_service(
+            Service.feedback,
+            gateway_databases(Service.feedback.value),
+            var_dir=var_dir,
+            RAPPORT_FEEDBACK_MODEL_DIR=str(MODEL_DIR),
+            **{f"RAPPORT_{service.value.upper()}_URL": url for service, url in urls.items()},
+        )
+        started.append(feedback)
+        urls[Service.feedback] = feedback.url
+        complained = _complain(feedback.url, ids[:-2])  # the last two are merged by a 360 test
         gateway_database = gateway_databases("gateway")
         migrations.upgrade(Service.gateway, gateway_database)
-        platform = Platform(urls, gateway_database, var_dir, {}, {}, ids)
+        platform = Platform(urls, gateway_database, var_dir, {}, {}, ids, complained)
         for role in Role:
             source = PARTNER_SOURCE if role is Role.partner else None
             platform.key_ids[role.value], platform.secrets[role.value] = platform.add_key(
@@ -97,8 +110,26 @@ def platform(gateway_databases: Callable[[str], str], tmp_path_factory: pytest.T
     finally:
         for process in started:
             process.stop()
-        feedback.stop()
         shutil.rmtree(data, ignore_errors=True)
+
+
+def _complain(feedback_url: str, customer_ids: list[str]) -> list[str]:
+    """A detractor's complaint from each customer; the ones the alert rules find valuable get an open alert
+    (asked of the real segmentation run). Returns those customers, in `customer_ids`' order."""
+    with ServiceClient(feedback_url, token=TOKEN_HEADERS["X-Service-Token"], timeout=120) as client:
+        feedback = FeedbackClient(client)
+        feedback.batch(
+            [
+                {"channel": "survey", "customer_id": customer_id, "nps": 1, "text": "Terrible service, never again."}
+                for customer_id in customer_ids
+            ]
+        )
+        alerted = {
+            alert["customer_id"] for alert in client.get("/v1/alerts", params={"status": "open"}).json()["items"]
+        }
+    complained = [customer_id for customer_id in customer_ids if customer_id in alerted]
+    assert complained, "no demo customer is valuable enough for an alert: the gateway's 360 tests need one"
+    return complained
 
 
 def _train(urls: dict[Service, str], data: Path) -> None:

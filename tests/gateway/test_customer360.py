@@ -13,7 +13,7 @@ from tests.support import TOKEN_HEADERS, assert_problem, free_port
 
 
 def test_360_answers_every_part_in_one_document(platform: Platform, client: httpx.Client) -> None:
-    customer_id = platform.demo_customer_ids[0]
+    customer_id = platform.complained[0]
     response = client.get(f"/api/v1/customers/{customer_id}/360", headers=platform.headers("frontend"))
     assert response.status_code == 200, response.text
     view = response.json()
@@ -25,7 +25,9 @@ def test_360_answers_every_part_in_one_document(platform: Platform, client: http
     assert {"tier", "cluster", "cluster_rules", "churn_risk", "churn_reasons", "clv_value"} <= view["scores"].keys()
     assert view["recommendations"]["items"]
     assert view["feedback"]["customer_id"] == customer_id
+    assert view["feedback"]["latest_nps"] == 1
     assert view["open_alerts"][0]["customer_id"] == customer_id
+    assert view["open_alerts"][0]["rule"] == "valued_customer"
     # Profile and orders come from one customers call, summary and alerts from one feedback call: each
     # part still equals what its own route answers.
     customers, feedback = platform.urls[Service.customers], platform.urls[Service.feedback]
@@ -39,6 +41,8 @@ def test_360_answers_every_part_in_one_document(platform: Platform, client: http
     )
     assert view["open_alerts"] == alerts.json()["items"][:10]
     assert "alerts" not in view["feedback"]
+    summary = httpx.get(f"{feedback}/v1/customers/{customer_id}/feedback/summary", headers=TOKEN_HEADERS)
+    assert view["feedback"] == summary.json()
 
 
 def test_360_of_an_unknown_customer_is_404(platform: Platform, client: httpx.Client) -> None:
