@@ -111,19 +111,22 @@ SEARCH_COVERED = (
     "id", "gender", "birth_date", "income_band", "education", "country", "city", "email",
     "total_spent", "order_count", "last_order_at", "consent_email",
 )  # fmt: skip
-SEARCH_INDEXES = {
-    "ix_customers_live_city": ("city", "gender", "birth_date"),
-    "ix_customers_live_country": ("country", "birth_date"),
-    "ix_customers_live_demographics": ("gender", "education", "income_band"),
-    "ix_customers_live_total_spent": ("total_spent",),
+# A range over total_spent reads a large share of its index, so that one covers only what is asked with
+# it (the other purchase facts, consent, age, country): half as wide, twice as fast (revision cust0007facts).
+FACTS_COVERED = ("id", "order_count", "last_order_at", "consent_email", "birth_date", "country")
+SEARCH_INDEXES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # name: (keys, covered)
+    "ix_customers_live_city": (("city", "gender", "birth_date"), SEARCH_COVERED),
+    "ix_customers_live_country": (("country", "birth_date"), SEARCH_COVERED),
+    "ix_customers_live_demographics": (("gender", "education", "income_band"), SEARCH_COVERED),
+    "ix_customers_live_total_spent": (("total_spent",), FACTS_COVERED),
 }
-for _name, _keys in SEARCH_INDEXES.items():
+for _name, (_keys, _covered) in SEARCH_INDEXES.items():
     Index(
         _name,
         *(Customer.__table__.c[key] for key in _keys),  # columns, not names: names would bind no table
         postgresql_where=literal_column(LIVE),
         sqlite_where=literal_column(LIVE),
-        postgresql_include=[column for column in SEARCH_COVERED if column not in _keys],
+        postgresql_include=[column for column in _covered if column not in _keys],
     )
 # The filter compiler adds `attributes @> {"key": value}` next to each string / boolean eq on a json key.
 Index(
