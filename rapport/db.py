@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, overload
 
@@ -174,14 +175,20 @@ def bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> Non
     if connection.dialect.name != "postgresql":
         session.execute(insert(target), rows)
         return
-    from psycopg.types.json import Json  # PostgreSQL only
+    from psycopg.types.json import JsonDumper  # PostgreSQL only
 
     columns = ", ".join(f'"{name}"' for name in names)
     raw = connection.connection.driver_connection
     assert raw is not None, "a live session connection has a driver connection"
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{target.name}" ({columns}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([Json(row[name]) if isinstance(row[name], dict | list) else row[name] for name in names])
+    values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    with raw.cursor() as cursor:
+        # JSON cells (attributes, change data) dumped by psycopg itself, on this cursor only: no
+        # per-cell wrapping in Python.
+        cursor.adapters.register_dumper(dict, JsonDumper)
+        cursor.adapters.register_dumper(list, JsonDumper)
+        with cursor.copy(f'COPY "{target.name}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(values(row))
 
 
 def bulk_insert_frame(session: Session, table: Any, frame: Any) -> None:
