@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import uuid
-
-from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, text
+from sqlalchemy import String, bindparam, insert, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from rapport.db import make_engine, make_sessionmaker, ping, plan_for_current_sizes, read_rows
 from tests.conftest import BACKEND
@@ -44,20 +43,31 @@ def test_bulk_writers_plan_for_current_sizes_in_their_transaction_only(database_
         engine.dispose()
 
 
-def test_a_prebuilt_read_runs_in_the_session_transaction_with_its_own_parameters(database_url: str) -> None:
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Note(_Base):
+    __tablename__ = "read_rows_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    k: Mapped[int]
+    v: Mapped[str] = mapped_column(String(10))
+
+
+_NOTES_BY_KEY = select(_Note.v).where(_Note.k == bindparam("k")).order_by(_Note.v)
+
+
+def test_a_prebuilt_read_sees_the_session_own_pending_writes_with_its_own_parameters(database_url: str) -> None:
     engine = make_engine(database_url)
-    metadata = MetaData()
-    table = Table(f"read_rows_{uuid.uuid4().hex[:8]}", metadata, Column("k", Integer), Column("v", String(10)))
-    metadata.create_all(engine)
-    by_key = select(table.c.v).where(table.c.k == bindparam("k")).order_by(table.c.v)
+    _Base.metadata.create_all(engine)
     try:
         with make_sessionmaker(engine)() as session:
-            session.execute(insert(table), [{"k": 1, "v": "b"}, {"k": 1, "v": "a"}, {"k": 2, "v": "c"}])
-            # Not committed: the read sees the session's own writes, so it runs in its transaction.
-            assert [row.v for row in read_rows(session, by_key, k=1)] == ["a", "b"]
-            assert [row.v for row in read_rows(session, by_key, k=2)] == ["c"]  # the same statement, rebound
+            session.execute(insert(_Note), [{"k": 1, "v": "b"}, {"k": 2, "v": "c"}])  # not committed
+            session.add(_Note(k=1, v="a"))  # not even flushed: read_rows flushes first, as execute would
+            assert [row.v for row in read_rows(session, _NOTES_BY_KEY, k=1)] == ["a", "b"]
+            assert [row.v for row in read_rows(session, _NOTES_BY_KEY, k=2)] == ["c"]  # the same statement, rebound
             session.rollback()
-            assert read_rows(session, by_key, k=1) == []
+            assert read_rows(session, _NOTES_BY_KEY, k=1) == []
     finally:
-        metadata.drop_all(engine)
+        _Base.metadata.drop_all(engine)
         engine.dispose()
