@@ -156,8 +156,8 @@ def read_rows(session: Session, statement: Executable, **params: Any) -> Sequenc
     (coercions, then a cache key), while a statement built once at import memoises its cache key. Running
     it on the connection skips the ORM's layers too: these reads want columns, not entities. Pending ORM
     changes are flushed first, as the session's own execute would (autoflush)."""
-    if session.autoflush and (session.new or session.dirty or session.deleted):
-        session.flush()
+    if session.autoflush:
+        session.flush()  # returns at once when nothing is pending
     return session.connection().execute(statement, params).all()
 
 

@@ -37,8 +37,7 @@ def test_upgrade_reaches_head_and_second_run_is_a_no_op(service: Service, databa
 
 
 def _models(service: Service) -> MetaData:
-    package = "gateway" if service is Service.gateway else f"services.{service.value}"
-    metadata: MetaData = importlib.import_module(f"{package}.models").Base.metadata
+    metadata: MetaData = importlib.import_module(f"{migrations.service_package(service)}.models").Base.metadata
     return metadata
 
 
